@@ -1,0 +1,66 @@
+//! Chapter 1 against the kernel: the namespaces printed are the test's own
+//! (the host's), and the child's are the same ones.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use testkit::{Example, User, host_ns};
+
+fn example() -> Example {
+    Example::new(env!("CARGO_BIN_EXE_ch01-what-is-a-namespace"))
+}
+
+/// `(link, type:[inode])` for every namespace line, parent's then child's.
+fn ns_lines(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let link = words.next()?;
+            let id = words.next_back()?;
+            (line.starts_with("  ") && id.ends_with(']')).then(|| (link.to_owned(), id.to_owned()))
+        })
+        .collect()
+}
+
+fn check(user: User) {
+    let Some(ran) = example().run(user, &[]) else {
+        return;
+    };
+    let out = ran.success();
+    let lines = ns_lines(out);
+    assert_eq!(
+        lines.len(),
+        20,
+        "10 links for the parent, 10 for the child:\n{out}"
+    );
+    let (parent, child) = lines.split_at(10);
+    for (link, id) in parent {
+        // The example starts in the namespaces of the test that ran it.
+        assert_eq!(*id, host_ns(link), "parent's {link}");
+    }
+    assert_eq!(parent, child, "the child inherits every namespace");
+    assert!(!out.contains("DIFFERENT"));
+    insta::assert_snapshot!(user.to_string(), ran.normalized());
+}
+
+#[test]
+fn as_root() {
+    check(User::Root);
+}
+
+#[test]
+fn unprivileged() {
+    check(User::Unprivileged);
+}
+
+#[test]
+fn help_exits_0() {
+    let ran = example().run_plain(&["--help"]);
+    assert!(ran.success().starts_with("Usage: ch01-what-is-a-namespace"));
+}
+
+#[test]
+fn extra_argument_is_a_usage_error() {
+    let ran = example().run_plain(&["uts"]);
+    let err = ran.failure(2);
+    assert!(err.contains("unexpected argument \"uts\""), "{err}");
+    assert!(err.contains("Usage:"), "{err}");
+}

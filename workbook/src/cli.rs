@@ -1,0 +1,133 @@
+//! The command line every chapter shares: `--help`, a few positional
+//! arguments, and `main` that turns an error into a message and an exit code.
+//!
+//! Hand-written rather than clap: each example takes at most three plain
+//! arguments, and the lesson should not sit behind a derive macro.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use nix::unistd::Pid;
+
+use crate::error::{EXIT_USAGE, Error, Result};
+
+/// Run an example: print `usage` for `-h`/`--help`, otherwise call `lesson`
+/// with the arguments; print any error with its hint and exit 1, or 2 for a
+/// usage error (after the usage text).
+pub fn main(usage: &str, lesson: impl FnOnce(Args) -> Result<()>) -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{usage}");
+        return ExitCode::SUCCESS;
+    }
+    let result = lesson(Args { rest: args.into() });
+    // Whatever happened, what was printed so far reaches the reader first.
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{err}");
+            if err.exit_code() == EXIT_USAGE {
+                eprintln!("\n{usage}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// The positional arguments, taken one at a time.
+#[derive(Debug)]
+pub struct Args {
+    rest: std::collections::VecDeque<OsString>,
+}
+
+impl Args {
+    /// The next argument as UTF-8 text, if there is one.
+    pub fn next(&mut self, what: &str) -> Result<Option<String>> {
+        let Some(arg) = self.rest.pop_front() else {
+            return Ok(None);
+        };
+        let text = arg
+            .into_string()
+            .map_err(|arg| Error::usage(format!("{what} {arg:?} is not valid UTF-8")))?;
+        if text.starts_with('-') && text.len() > 1 && text.parse::<i64>().is_err() {
+            return Err(Error::usage(format!("unknown option {text:?}")));
+        }
+        Ok(Some(text))
+    }
+
+    /// The next argument, which must be there.
+    pub fn required(&mut self, what: &str) -> Result<String> {
+        self.next(what)?
+            .ok_or_else(|| Error::usage(format!("missing {what}")))
+    }
+
+    /// Refuse arguments nobody asked for.
+    pub fn finish(mut self) -> Result<()> {
+        match self.rest.pop_front() {
+            None => Ok(()),
+            Some(extra) => Err(Error::usage(format!("unexpected argument {extra:?}"))),
+        }
+    }
+}
+
+/// HOST_NAME_MAX (sethostname(2)): the kernel's limit on a hostname, in bytes.
+pub const HOST_NAME_MAX: usize = 64;
+
+/// A hostname checked against the kernel's rule before any call is made, so
+/// a learner gets a usage error rather than EINVAL halfway through the story.
+pub fn hostname(arg: Option<String>, default: &str) -> Result<String> {
+    let name = arg.unwrap_or_else(|| default.to_owned());
+    if name.is_empty() {
+        return Err(Error::usage("the hostname is empty"));
+    }
+    if name.len() > HOST_NAME_MAX {
+        return Err(Error::usage(format!(
+            "the hostname is {} bytes; the kernel takes at most {HOST_NAME_MAX} (HOST_NAME_MAX)",
+            name.len()
+        )));
+    }
+    if name.bytes().any(|b| b == 0 || b.is_ascii_control()) {
+        return Err(Error::usage("the hostname contains a control character"));
+    }
+    Ok(name)
+}
+
+/// A PID argument: a positive number. Whether that process exists is for the
+/// kernel to say when it is opened.
+pub fn pid(arg: &str) -> Result<Pid> {
+    match arg.parse::<i32>() {
+        Ok(n) if n > 0 => Ok(Pid::from_raw(n)),
+        _ => Err(Error::usage(format!(
+            "{arg:?} is not a PID (a positive whole number)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_limits() {
+        assert_eq!(hostname(None, "ernie").ok().as_deref(), Some("ernie"));
+        assert!(hostname(Some("a".repeat(64)), "x").is_ok());
+        assert!(matches!(
+            hostname(Some("a".repeat(65)), "x"),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            hostname(Some(String::new()), "x"),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn pids() {
+        assert_eq!(pid("42").ok(), Some(Pid::from_raw(42)));
+        for bad in ["0", "-3", "abc", "99999999999"] {
+            assert!(matches!(pid(bad), Err(Error::Usage(_))), "{bad}");
+        }
+    }
+}

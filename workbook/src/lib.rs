@@ -1,0 +1,40 @@
+//! Shared plumbing for the chapters of the namespaces workbook.
+//!
+//! Every chapter's `main.rs` shows one lesson's system calls. What each of
+//! them needs but is not the lesson lives here, once:
+//!
+//! - [`ns`]: a namespace's identity, the (st_dev, st_ino) pair of its nsfs file;
+//! - [`userns`]: entering a user namespace first when the learner is not root;
+//! - [`error`]: errors that name the call, the errno and what to do;
+//! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
+//! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
+//! - [`target`]: a helper process parked in new namespaces, to be joined;
+//! - [`normalize`]: turning an example's output into a machine-independent
+//!   snapshot that still shows which namespaces are the same.
+
+// Namespaces are a Linux interface: stop here, with one message, rather than
+// let every chapter fail with its own wall of missing-symbol errors.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "The namespaces workbook runs only on Linux (5.8 or newer): namespaces, \
+     setns(2) and pidfd_open(2) are Linux system calls. Use a Linux machine or VM."
+);
+
+#[cfg(target_os = "linux")]
+pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod error;
+#[cfg(target_os = "linux")]
+mod hint;
+pub mod normalize;
+#[cfg(target_os = "linux")]
+pub mod ns;
+#[cfg(target_os = "linux")]
+pub mod process;
+#[cfg(target_os = "linux")]
+pub mod target;
+#[cfg(target_os = "linux")]
+pub mod userns;
+
+#[cfg(target_os = "linux")]
+pub use error::{Error, Result};

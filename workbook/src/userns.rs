@@ -1,0 +1,74 @@
+//! Running the lessons without root.
+//!
+//! user_namespaces(7): an unprivileged process may create a user namespace,
+//! and inside it holds every capability over the namespaces it then creates.
+//! So a learner who is not root runs each example inside a user namespace the
+//! example creates first; the rest of the lesson is the same.
+//!
+//! The order matters. After unshare(CLONE_NEWUSER) the process is "nobody"
+//! until its maps are written: `deny` to `/proc/self/setgroups` first (an
+//! unprivileged gid_map write is refused while setgroups(2) is allowed), then
+//! `0 <uid> 1` to `uid_map` and `0 <gid> 1` to `gid_map`: the learner's own
+//! ids become root inside.
+
+use std::fs;
+
+use nix::sched::{CloneFlags, unshare};
+use nix::unistd::{getegid, geteuid};
+
+use crate::error::{Context, Error, Result};
+use crate::ns::NsId;
+
+/// Capability number of CAP_SYS_ADMIN (capabilities(7)).
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// True when the effective capability set holds CAP_SYS_ADMIN, the one that
+/// unshare, setns, sethostname and mount check. Read from `CapEff` in
+/// `/proc/self/status` (proc(5)): root in a container may lack it.
+pub fn has_cap_sys_admin() -> bool {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
+/// If the process lacks CAP_SYS_ADMIN, move it into a new user namespace in
+/// which it is root, announce that in one line, and return the new user
+/// namespace. With the capability already, do nothing and return `None`.
+///
+/// Call it first thing in `main`, while the process has one thread: the
+/// kernel refuses CLONE_NEWUSER to a multi-threaded caller (EINVAL).
+pub fn enter_if_unprivileged() -> Result<Option<NsId>> {
+    if has_cap_sys_admin() {
+        return Ok(None);
+    }
+    let uid = geteuid();
+    let gid = getegid();
+    let before = NsId::current("user")?;
+
+    unshare(CloneFlags::CLONE_NEWUSER).call(|| "unshare(CLONE_NEWUSER)".into())?;
+    let user_ns = NsId::current("user")?;
+    crate::ns::ensure_new(before, user_ns)?;
+
+    write_proc("/proc/self/setgroups", "deny")?;
+    write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+    write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+
+    println!(
+        "not root (uid {uid}): entered a new user namespace {user_ns} as its root \
+         (uid_map \"0 {uid} 1\"); the namespaces below belong to it"
+    );
+    Ok(Some(user_ns))
+}
+
+/// One write(2) of the whole text, as these /proc files demand.
+fn write_proc(path: &str, text: &str) -> Result<()> {
+    fs::write(path, text).map_err(|err| {
+        let errno = nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0));
+        Error::sys(format!("write({path}, \"{text}\")"), errno)
+    })
+}
