@@ -109,6 +109,20 @@ impl Example {
         Some(self.finish(User::Root, cmd, args))
     }
 
+    /// Run as uid 65534 in a user namespace where `max_user_namespaces` is
+    /// 0, so the example's own rootless entry is refused with ENOSPC. Needs
+    /// the tests to run as root.
+    pub fn run_unprivileged_with_zero_userns_limit(&self, args: &[&str]) -> Option<Ran> {
+        if !nix::unistd::geteuid().is_root() {
+            return skip("the refused-user-namespace case needs the tests to run as root");
+        }
+        let copy = PublicCopy::of(&self.path);
+        let mut cmd = Command::new(&copy.path);
+        cmd.current_dir("/");
+        limit::as_user_with_zero_userns_limit(&mut cmd, NOBODY);
+        Some(self.finish(User::Unprivileged, cmd, args))
+    }
+
     fn finish(&self, user: User, mut cmd: Command, args: &[&str]) -> Ran {
         cmd.args(args)
             .stdin(Stdio::null())

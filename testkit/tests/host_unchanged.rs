@@ -30,13 +30,19 @@ fn chapters() -> Vec<String> {
 /// target/<profile>/, two levels above this test binary (target/<profile>/deps/).
 fn binary_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_owned()
 }
 
 #[test]
 fn all_examples_leave_the_host_unchanged() {
     let chapters = chapters();
-    assert!(chapters.len() >= 6, "expected the six seed chapters, found {chapters:?}");
+    assert!(
+        chapters.len() >= 6,
+        "expected the six seed chapters, found {chapters:?}"
+    );
     let mut examples = Vec::new();
     for name in &chapters {
         let path = binary_dir().join(name);
@@ -68,10 +74,23 @@ fn all_examples_leave_the_host_unchanged() {
                 assert!(err.contains("ENOSPC"), "{name}: {err}");
                 ran += 1;
             }
+            // And an unprivileged learner whose kernel will not give them a
+            // user namespace hears which call, why, and the fix.
+            if let Some(run) = example.run_unprivileged_with_zero_userns_limit(&[]) {
+                let err = run.failure(1);
+                for expected in ["unshare(CLONE_NEWUSER)", "ENOSPC", "max_user_namespaces"] {
+                    assert!(err.contains(expected), "{name}: {expected} not in {err}");
+                }
+                ran += 1;
+            }
         }
         HostState::capture().assert_unchanged_since(&before);
     }
     assert!(ran > 0 || !testkit::in_ci(), "no example ran");
     HostState::capture().assert_unchanged_since(&before);
-    assert_eq!(temp_entries("ch0"), temp_before, "an example left a file in /tmp");
+    assert_eq!(
+        temp_entries("ch0"),
+        temp_before,
+        "an example left a file in /tmp"
+    );
 }
