@@ -1,0 +1,251 @@
+//! Chapter 4: joining a namespace through `/proc/PID/ns`.
+//!
+//! Every process's namespaces are files: `/proc/PID/ns/uts` is the UTS
+//! namespace process PID is in. Open that file and pass the descriptor to
+//! setns(2), and the calling process moves into that namespace: from then on
+//! it sees the other process's hostname. This is what nsenter(1) does.
+//!
+//! Without arguments the example starts its own target (a child parked in a
+//! new UTS namespace with the hostname "ch04-target") and joins it. With a PID
+//! it joins that process's UTS namespace and reports the hostname seen there.
+//!
+//! The slides' note "Can only set a single namespace per netns(2) invocation"
+//! means setns(2) ("netns(2)" is a typo), and it holds for a namespace file
+//! like this one: one descriptor names one namespace, so one call joins one.
+//! Joining several in one call takes a pidfd (chapter 5).
+//!
+//! Read: setns(2), namespaces(7) ("/proc/pid/ns"), user_namespaces(7), nsenter(1).
+
+use std::os::fd::OwnedFd;
+use std::process::ExitCode;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::{Mode, fstat};
+use nix::unistd::{Pid, gethostname};
+use workbook::cli::{self, Args};
+use workbook::error::Context;
+use workbook::ns::NsId;
+use workbook::target::Target;
+use workbook::userns;
+use workbook::{Error, Result};
+
+const USAGE: &str = "\
+Usage: ch04-join-proc [PID]
+
+Joins a UTS namespace with setns(2), through the file /proc/PID/ns/uts.
+
+Without PID: starts a target process in a new UTS namespace with the hostname
+\"ch04-target\", opens /proc/<target>/ns/uts, calls setns(fd, CLONE_NEWUTS), and
+shows that this process is now in the target's namespace and sees its hostname.
+
+With PID: joins the UTS namespace of process PID and prints the hostname seen
+there. Root (CAP_SYS_ADMIN) joins any process's namespace. Without root, you
+can join the namespaces of a process of your own that sits in a user namespace
+you created (e.g. `unshare --user --map-root-user --uts sh`): the example then
+joins that user namespace first, with a second setns(2) call, since one such
+call joins one namespace.
+
+Read setns(2) and namespaces(7).
+";
+
+fn main() -> ExitCode {
+    cli::main(USAGE, lesson)
+}
+
+fn lesson(mut args: Args) -> Result<()> {
+    let pid = args.next("PID")?.map(|arg| cli::pid(&arg)).transpose()?;
+    args.finish()?;
+    match pid {
+        None => join_own_target(),
+        Some(pid) => join_pid(pid),
+    }
+}
+
+/// Start a target in a new UTS namespace, then join it.
+fn join_own_target() -> Result<()> {
+    // Not root: first a user namespace of our own, in which we are root. The
+    // target is forked afterwards, so it lives in that user namespace too,
+    // and its UTS namespace belongs to it: we may join it.
+    userns::enter_if_unprivileged()?;
+    let me = std::process::id();
+
+    // ANCHOR: before
+    let uts_before = NsId::current("uts")?;
+    println!(
+        "process {me} (joiner): {uts_before}; hostname \"{}\"",
+        hostname()?
+    );
+    // ANCHOR_END: before
+
+    // ANCHOR: target
+    // A child that unshares a UTS namespace, sets its hostname there, prints
+    // one line and parks until we release it (workbook::target).
+    let target = Target::spawn(CloneFlags::CLONE_NEWUTS, "ch04-target")?;
+    let target_pid = target.pid();
+    // ANCHOR_END: target
+
+    // ANCHOR: open
+    // The namespace file of the target. O_RDONLY is enough: setns(2) only
+    // needs a descriptor that refers to the namespace. O_CLOEXEC so that no
+    // program we might exec inherits it.
+    let uts_fd = open_ns(target_pid, "uts")?;
+    let target_uts = ns_of_fd(target_pid, "uts", &uts_fd)?;
+    println!(
+        "process {me} (joiner): open(/proc/{target_pid}/ns/uts) -> a descriptor of {target_uts}"
+    );
+    // ANCHOR_END: open
+
+    // ANCHOR: setns
+    // setns(2) with a namespace file joins exactly the one namespace the file
+    // names. The second argument only checks its type: CLONE_NEWUTS says "this
+    // must be a UTS namespace", and a file of another type then fails with
+    // EINVAL instead of moving us somewhere unexpected. 0 would accept any type.
+    // Joining needs CAP_SYS_ADMIN in our own user namespace and in the user
+    // namespace that owns the UTS namespace (EPERM otherwise). It moves the
+    // calling thread only; this program has one.
+    setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
+        .call(|| format!("setns(/proc/{target_pid}/ns/uts, CLONE_NEWUTS)"))?;
+    let uts_after = NsId::current("uts")?;
+    joined(target_uts, uts_after)?;
+    println!(
+        "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, the target's; \
+         hostname \"{}\"",
+        hostname()?
+    );
+    // ANCHOR_END: setns
+
+    // ANCHOR: finish
+    // Release the target and reap it. The namespace outlives it: we are
+    // still in it (and we hold uts_fd), so it is not freed.
+    target.finish()?;
+    println!(
+        "process {me} (joiner): process {target_pid} has exited; still in {}, hostname \"{}\"",
+        NsId::current("uts")?,
+        hostname()?
+    );
+    // ANCHOR_END: finish
+    Ok(())
+}
+
+/// Join the UTS namespace of process `pid`, which someone else started.
+fn join_pid(pid: Pid) -> Result<()> {
+    // No enter_if_unprivileged here: a user namespace of our own would be a
+    // child of ours, and from inside it we could never join a namespace that
+    // belongs to the host. We stay where we are, and join the target's user
+    // namespace below if we need to.
+    let me = std::process::id();
+
+    // ANCHOR: pid_before
+    let user_before = NsId::current("user")?;
+    let uts_before = NsId::current("uts")?;
+    println!(
+        "process {me} (joiner): {user_before} {uts_before}; hostname \"{}\"",
+        hostname()?
+    );
+    // ANCHOR_END: pid_before
+
+    // ANCHOR: pid_open
+    // Open both files before moving: the descriptors keep naming these
+    // namespaces even if process PID exits in the meantime.
+    let uts_fd = open_ns(pid, "uts")?;
+    let user_fd = open_ns(pid, "user")?;
+    let target_uts = ns_of_fd(pid, "uts", &uts_fd)?;
+    let target_user = ns_of_fd(pid, "user", &user_fd)?;
+    println!(
+        "process {me} (joiner): open(/proc/{pid}/ns/uts), open(/proc/{pid}/ns/user) -> \
+         process {pid} is in {target_user} {target_uts}"
+    );
+    // ANCHOR_END: pid_open
+
+    // ANCHOR: pid_user
+    // setns(2) asks for CAP_SYS_ADMIN in the user namespace that owns the UTS
+    // namespace. Root has it everywhere. Without it, we can still gain it in
+    // a user namespace our own uid created: joining that user namespace gives
+    // us every capability in it (user_namespaces(7)). A namespace file names
+    // one namespace, so that is a setns(2) call of its own, before the UTS one.
+    // (Joining a user namespace also needs a single-threaded caller: EINVAL
+    // otherwise, as does "joining" the user namespace we are already in.)
+    if userns::has_cap_sys_admin() {
+        println!("process {me} (joiner): CAP_SYS_ADMIN here: join the UTS namespace directly");
+    } else if target_user == user_before {
+        println!(
+            "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
+             namespace: try the UTS namespace directly"
+        );
+    } else {
+        println!(
+            "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in another user \
+             namespace: join that first"
+        );
+        setns(&user_fd, CloneFlags::CLONE_NEWUSER)
+            .call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?;
+        let user_after = NsId::current("user")?;
+        joined(target_user, user_after)?;
+        println!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
+    }
+    // ANCHOR_END: pid_user
+
+    // ANCHOR: pid_setns
+    setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
+        .call(|| format!("setns(/proc/{pid}/ns/uts, CLONE_NEWUTS)"))?;
+    let uts_after = NsId::current("uts")?;
+    joined(target_uts, uts_after)?;
+    println!(
+        "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, process {pid}'s; \
+         hostname \"{}\"",
+        hostname()?
+    );
+    // ANCHOR_END: pid_setns
+    Ok(())
+}
+
+/// open(2) `/proc/PID/ns/<ns_type>` read-only, close-on-exec. Reading another
+/// process's namespace files needs ptrace read access to it (proc(5)):
+/// EACCES for another user's process.
+fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
+    let path = format!("/proc/{pid}/ns/{ns_type}");
+    match open(
+        path.as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(fd),
+        // No /proc/PID: no process (or thread) has that PID.
+        Err(errno @ (Errno::ENOENT | Errno::ESRCH)) => Err(Error::refused(
+            format!("no process {pid}: open({path}) failed: {errno}"),
+            "check the PID with `ps -p PID`; the process may have exited",
+        )),
+        Err(errno) => Err(Error::sys(format!("open({path})"), errno)),
+    }
+}
+
+/// The identity of the namespace a descriptor of `/proc/PID/ns/<ns_type>`
+/// names: fstat(2) of the descriptor, so it is the namespace we will join
+/// even if PID has been reused since.
+fn ns_of_fd(pid: Pid, ns_type: &'static str, fd: &OwnedFd) -> Result<NsId> {
+    let st = fstat(fd).call(|| format!("fstat(/proc/{pid}/ns/{ns_type})"))?;
+    Ok(NsId {
+        ns_type,
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
+/// Refuse to go on if setns(2) returned 0 and yet we are not where we asked.
+fn joined(wanted: NsId, now: NsId) -> Result<()> {
+    if wanted != now {
+        return Err(Error::refused(
+            format!("setns(2) succeeded, yet this process is in {now}, not {wanted}"),
+            "",
+        ));
+    }
+    Ok(())
+}
+
+/// gethostname(2): the hostname of the UTS namespace we are in now.
+fn hostname() -> Result<String> {
+    let name = gethostname().call(|| "gethostname()".into())?;
+    Ok(name.to_string_lossy().into_owned())
+}

@@ -1,0 +1,252 @@
+//! Chapter 4 against the kernel: after setns(2) through `/proc/PID/ns/uts`
+//! the joiner is in the target's UTS namespace and sees its hostname; the
+//! host's hostname never changes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use testkit::{
+    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
+    quoted_after,
+};
+
+/// Taken by every test of this file, so they run one at a time. testkit runs
+/// the unprivileged binary from a fresh copy; while one test thread holds
+/// that copy open for writing, a process forked by another thread inherits
+/// the descriptor until it execs, and executing the copy then fails with
+/// ETXTBSY ("Text file busy"). One test at a time leaves no such window.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn example() -> Example {
+    Example::new(env!("CARGO_BIN_EXE_ch04-join-proc"))
+}
+
+/// The shell a target runs in its new namespaces: set the hostname, say
+/// "ready", then wait until the test closes its stdin.
+const PARK: &str = "hostname ch04-ext; echo ready; exec cat";
+
+/// No PID: the example starts its own target and joins it.
+fn own_target(user: User) {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run(user, &[]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!(user.to_string(), ran.normalized());
+
+    let before = ns_on_line(out, "(joiner)", "uts");
+    let target = ns_on_line(out, "(target)", "uts");
+    let after = ns_on_line(out, "CLONE_NEWUTS) ->", "uts");
+    assert_eq!(before, host_ns("uts"), "the joiner starts in the host's");
+    assert_ne!(target, before, "the target's UTS namespace is new");
+    assert_eq!(after, target, "after setns the joiner is in the target's");
+    assert_eq!(ns_on_line(out, "has exited", "uts"), target);
+    assert_eq!(
+        quoted_after(line_with(out, "(joiner)"), "hostname "),
+        host_hostname(),
+        "before setns the joiner sees the host's hostname"
+    );
+    let seen = quoted_after(line_with(out, "CLONE_NEWUTS) ->"), "hostname ");
+    assert_eq!(seen, "ch04-target");
+    assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+#[test]
+fn own_target_as_root() {
+    own_target(User::Root);
+}
+
+#[test]
+fn own_target_unprivileged() {
+    own_target(User::Unprivileged);
+}
+
+/// PID given, as root: the target is host-owned (util-linux unshare, no user
+/// namespace), root joins its UTS namespace directly.
+#[test]
+fn pid_as_root() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) = ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
+    else {
+        return;
+    };
+    let Some(ran) = example().run(User::Root, &[&target.pid()]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!("root-pid", ran.normalized());
+
+    assert_eq!(ns_on_line(out, "(joiner)", "uts"), host_ns("uts"));
+    assert_eq!(ns_on_line(out, "open(/proc/", "user"), host_ns("user"));
+    assert_eq!(ns_on_line(out, "open(/proc/", "uts"), target.ns("uts"));
+    let joined = line_with(out, "CLONE_NEWUTS) ->");
+    assert_eq!(ns_on_line(joined, "", "uts"), target.ns("uts"));
+    assert_ne!(target.ns("uts"), host_ns("uts"));
+    assert_eq!(quoted_after(joined, "hostname "), "ch04-ext");
+    assert!(
+        !out.contains("CLONE_NEWUSER"),
+        "root joins no user namespace"
+    );
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// PID given, not root: the target (nobody) sits in a user namespace of its
+/// own; the joiner (nobody too) joins that user namespace first, then the
+/// UTS namespace, with two setns calls.
+#[test]
+fn pid_unprivileged() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) = ExternalTarget::start(
+        User::Unprivileged,
+        &[
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--uts",
+            "sh",
+            "-c",
+            PARK,
+        ],
+    ) else {
+        return;
+    };
+    let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!("unprivileged-pid", ran.normalized());
+
+    assert_eq!(ns_on_line(out, "(joiner)", "user"), host_ns("user"));
+    assert_ne!(target.ns("user"), host_ns("user"));
+    assert_eq!(
+        ns_on_line(out, "CLONE_NEWUSER) ->", "user"),
+        target.ns("user")
+    );
+    let joined = line_with(out, "CLONE_NEWUTS) ->");
+    assert_eq!(ns_on_line(joined, "", "uts"), target.ns("uts"));
+    assert_eq!(quoted_after(joined, "hostname "), "ch04-ext");
+    assert!(
+        !out.contains("not root (uid "),
+        "no user namespace of its own"
+    );
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+#[test]
+fn help_exits_0() {
+    let _serial = serial();
+    let ran = example().run_plain(&["--help"]);
+    assert!(ran.success().starts_with("Usage: ch04-join-proc"));
+}
+
+#[test]
+fn a_pid_must_be_a_positive_number() {
+    let _serial = serial();
+    for bad in ["0", "abc", "-5"] {
+        let ran = example().run_plain(&[bad]);
+        let err = ran.failure(2);
+        assert!(err.contains("is not a PID"), "{bad}: {err}");
+        assert!(err.contains("Usage:"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn extra_argument_is_a_usage_error() {
+    let _serial = serial();
+    let ran = example().run_plain(&["1", "2"]);
+    let err = ran.failure(2);
+    assert!(err.contains("unexpected argument \"2\""), "{err}");
+}
+
+#[test]
+fn no_such_process() {
+    let _serial = serial();
+    // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
+    // below pid_max, so no process ever has this PID.
+    let ran = example().run_plain(&["4194304"]);
+    let err = ran.failure(1);
+    assert!(err.contains("no process 4194304"), "{err}");
+    assert!(err.contains("ENOENT"), "{err}");
+}
+
+/// Not root, PID 1 (root's): its namespace files may not even be opened.
+#[test]
+fn unprivileged_may_not_open_pid_1() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    assert!(err.contains("open(/proc/1/ns/uts) failed: EACCES"), "{err}");
+    assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// Not root, a process of nobody's own in a UTS namespace that root made:
+/// it can be opened, but joining needs CAP_SYS_ADMIN over it: EPERM.
+#[test]
+fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) = ExternalTarget::start(
+        User::Root,
+        &[
+            "unshare",
+            "--uts",
+            "--setgid",
+            "65534",
+            "--setuid",
+            "65534",
+            "sh",
+            "-c",
+            "echo ready; exec cat",
+        ],
+    ) else {
+        return;
+    };
+    let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    let call = format!(
+        "setns(/proc/{}/ns/uts, CLONE_NEWUTS) failed: EPERM",
+        target.pid()
+    );
+    assert!(err.contains(&call), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("CAP_SYS_ADMIN"),
+        "{err}"
+    );
+    assert!(!ran.stdout.contains("CLONE_NEWUTS) ->"), "{}", ran.stdout);
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// A kernel that refuses: no UTS namespace may be created, so the target
+/// cannot start.
+#[test]
+fn uts_namespace_limit_reached() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run_with_zero_limit("uts", &[]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    assert!(
+        err.contains("unshare(CLONE_NEWUTS) failed: ENOSPC"),
+        "{err}"
+    );
+    assert!(err.contains("max_uts_namespaces"), "{err}");
+    assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
+    HostState::capture().assert_unchanged_since(&host);
+}
