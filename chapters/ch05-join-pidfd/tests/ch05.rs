@@ -1,0 +1,292 @@
+//! Chapter 5 against the kernel: one setns(2) call with a pidfd joins the
+//! target's UTS and network namespaces together; a call with a flag that
+//! cannot be joined joins none; the host's hostname never changes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use testkit::{
+    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
+    quoted_after,
+};
+
+/// Taken by every test of this file, so they run one at a time. testkit runs
+/// the unprivileged binary from a fresh copy; while one test thread holds
+/// that copy open for writing, a process forked by another thread inherits
+/// the descriptor until it execs, and executing the copy then fails with
+/// ETXTBSY ("Text file busy"). One test at a time leaves no such window.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn example() -> Example {
+    Example::new(env!("CARGO_BIN_EXE_ch05-join-pidfd"))
+}
+
+/// The shell a target runs in its new namespaces: set the hostname, say
+/// "ready", then wait until the test closes its stdin.
+const PARK: &str = "hostname ch05-ext; echo ready; exec cat";
+
+/// No PID: the example starts its own target, fails to join three
+/// namespaces, then joins two.
+fn own_target(user: User) {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run(user, &[]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!(user.to_string(), ran.normalized());
+
+    let joiner = line_with(out, "(joiner)");
+    let (uts_before, net_before) = (ns_on_line(joiner, "", "uts"), ns_on_line(joiner, "", "net"));
+    assert_eq!(
+        uts_before,
+        host_ns("uts"),
+        "the joiner starts in the host's"
+    );
+    assert_eq!(
+        net_before,
+        host_ns("net"),
+        "the joiner starts in the host's"
+    );
+    assert_eq!(quoted_after(joiner, "hostname "), host_hostname());
+
+    let (uts_target, net_target) = (
+        ns_on_line(out, "(target)", "uts"),
+        ns_on_line(out, "(target)", "net"),
+    );
+    assert_ne!(uts_target, uts_before, "the target's UTS namespace is new");
+    assert_ne!(
+        net_target, net_before,
+        "the target's network namespace is new"
+    );
+
+    // All or nothing: the failed call left both where they were.
+    let failed = line_with(out, "failed with EINVAL");
+    assert!(failed.contains("CLONE_NEWUSER"), "{failed}");
+    let still = line_with(out, "joined none of them");
+    assert_eq!(ns_on_line(still, "", "uts"), uts_before);
+    assert_eq!(ns_on_line(still, "", "net"), net_before);
+
+    // The call without CLONE_NEWUSER joined both.
+    let joined = line_with(out, "CLONE_NEWNET) ->");
+    assert_eq!(ns_on_line(joined, "", "uts"), uts_target);
+    assert_eq!(ns_on_line(joined, "", "net"), net_target);
+    assert_eq!(quoted_after(joined, "hostname "), "ch05-target");
+    assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+#[test]
+fn own_target_as_root() {
+    own_target(User::Root);
+}
+
+#[test]
+fn own_target_unprivileged() {
+    own_target(User::Unprivileged);
+}
+
+/// PID given, as root: the target is host-owned (util-linux unshare, no user
+/// namespace); one call joins its UTS and network namespaces.
+#[test]
+fn pid_as_root() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) =
+        ExternalTarget::start(User::Root, &["unshare", "--uts", "--net", "sh", "-c", PARK])
+    else {
+        return;
+    };
+    let Some(ran) = example().run(User::Root, &[&target.pid()]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!("root-pid", ran.normalized());
+
+    let joiner = line_with(out, "(joiner)");
+    assert_eq!(ns_on_line(joiner, "", "uts"), host_ns("uts"));
+    assert_eq!(ns_on_line(joiner, "", "net"), host_ns("net"));
+    assert_eq!(ns_on_line(out, "pidfd_open(", "user"), host_ns("user"));
+    assert_ne!(target.ns("uts"), host_ns("uts"));
+    assert_ne!(target.ns("net"), host_ns("net"));
+    let joined = line_with(out, "setns(pidfd, CLONE_NEWUTS | CLONE_NEWNET) ->");
+    assert_eq!(ns_on_line(joined, "", "uts"), target.ns("uts"));
+    assert_eq!(ns_on_line(joined, "", "net"), target.ns("net"));
+    assert_eq!(quoted_after(joined, "hostname "), "ch05-ext");
+    assert!(
+        !out.contains("CLONE_NEWUSER"),
+        "root joins no user namespace"
+    );
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// PID given, not root: the target (nobody) sits in a user namespace of its
+/// own; the joiner (nobody too) joins it together with UTS and NET, in the
+/// same single call.
+#[test]
+fn pid_unprivileged() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) = ExternalTarget::start(
+        User::Unprivileged,
+        &[
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--uts",
+            "--net",
+            "sh",
+            "-c",
+            PARK,
+        ],
+    ) else {
+        return;
+    };
+    let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
+        return;
+    };
+    let out = ran.success();
+    insta::assert_snapshot!("unprivileged-pid", ran.normalized());
+
+    assert_eq!(ns_on_line(out, "(joiner)", "user"), host_ns("user"));
+    assert_ne!(target.ns("user"), host_ns("user"));
+    let calls: Vec<&str> = out.lines().filter(|l| l.contains("setns(")).collect();
+    assert_eq!(calls.len(), 1, "one setns call joins all three:\n{out}");
+    let joined = calls[0];
+    assert!(
+        joined.contains("setns(pidfd, CLONE_NEWUTS | CLONE_NEWUSER | CLONE_NEWNET) ->"),
+        "{joined}"
+    );
+    assert_eq!(ns_on_line(joined, "", "user"), target.ns("user"));
+    assert_eq!(ns_on_line(joined, "", "uts"), target.ns("uts"));
+    assert_eq!(ns_on_line(joined, "", "net"), target.ns("net"));
+    assert_eq!(quoted_after(joined, "hostname "), "ch05-ext");
+    assert!(
+        !out.contains("not root (uid "),
+        "no user namespace of its own"
+    );
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+#[test]
+fn help_exits_0() {
+    let _serial = serial();
+    let ran = example().run_plain(&["--help"]);
+    let out = ran.success();
+    assert!(out.starts_with("Usage: ch05-join-pidfd"), "{out}");
+    assert!(out.contains("no failing call first"), "{out}");
+}
+
+#[test]
+fn a_pid_must_be_a_positive_number() {
+    let _serial = serial();
+    for bad in ["0", "abc", "-5"] {
+        let ran = example().run_plain(&[bad]);
+        let err = ran.failure(2);
+        assert!(err.contains("is not a PID"), "{bad}: {err}");
+        assert!(err.contains("Usage:"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn extra_argument_is_a_usage_error() {
+    let _serial = serial();
+    let ran = example().run_plain(&["1", "2"]);
+    let err = ran.failure(2);
+    assert!(err.contains("unexpected argument \"2\""), "{err}");
+}
+
+#[test]
+fn no_such_process() {
+    let _serial = serial();
+    // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
+    // below pid_max, so no process ever has this PID.
+    let ran = example().run_plain(&["4194304"]);
+    let err = ran.failure(1);
+    assert!(err.contains("no process 4194304"), "{err}");
+    assert!(
+        err.contains("pidfd_open(4194304, 0) failed: ESRCH"),
+        "{err}"
+    );
+}
+
+/// Not root, PID 1 (root's): pidfd_open asks for no permission, but its
+/// namespace files may not be read (and setns would refuse too).
+#[test]
+fn unprivileged_may_not_read_pid_1() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    assert!(err.contains("(/proc/1/ns/user) failed: EACCES"), "{err}");
+    assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
+    assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// Not root, a process of nobody's own in namespaces that root made: its
+/// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
+#[test]
+fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(target) = ExternalTarget::start(
+        User::Root,
+        &[
+            "unshare",
+            "--uts",
+            "--net",
+            "--setgid",
+            "65534",
+            "--setuid",
+            "65534",
+            "sh",
+            "-c",
+            "echo ready; exec cat",
+        ],
+    ) else {
+        return;
+    };
+    let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    let call = format!(
+        "setns(pidfd of process {}, CLONE_NEWUTS | CLONE_NEWNET) failed: EPERM",
+        target.pid()
+    );
+    assert!(err.contains(&call), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("CAP_SYS_ADMIN"),
+        "{err}"
+    );
+    assert!(!ran.stdout.contains("CLONE_NEWNET) ->"), "{}", ran.stdout);
+    target.finish();
+    HostState::capture().assert_unchanged_since(&host);
+}
+
+/// A kernel that refuses: no network namespace may be created, so the
+/// target cannot start.
+#[test]
+fn net_namespace_limit_reached() {
+    let _serial = serial();
+    let host = HostState::capture();
+    let Some(ran) = example().run_with_zero_limit("net", &[]) else {
+        return;
+    };
+    let err = ran.failure(1);
+    let call = line_with(err, "unshare(");
+    for expected in ["CLONE_NEWNET", "CLONE_NEWUTS", "failed: ENOSPC"] {
+        assert!(call.contains(expected), "{expected} not in {err}");
+    }
+    assert!(err.contains("max_net_namespaces"), "{err}");
+    assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
+    HostState::capture().assert_unchanged_since(&host);
+}
