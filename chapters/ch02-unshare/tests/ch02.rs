@@ -17,9 +17,11 @@ fn example() -> Example {
     Example::new(env!("CARGO_BIN_EXE_ch02-unshare"))
 }
 
-/// The runs that make a temporary directory take turns, so that each can
-/// check that /tmp holds no more `ch02-unshare.*` entries after it than
-/// before it.
+/// The runs take turns, so that each can check that /tmp holds no more
+/// `ch02-unshare.*` entries after it than before it. And testkit copies the
+/// binary for the unprivileged runs: a run forked by another test thread
+/// while the copy is open for writing would hold it open too, and exec of
+/// the copy would fail with ETXTBSY ("Text file busy").
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -124,7 +126,7 @@ fn as_root_with_a_hostname() {
 
 #[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
+    let ran = on_host(|| Some(example().run_plain(&["--help"]))).unwrap();
     assert!(ran.success().starts_with("Usage: ch02-unshare [HOSTNAME]"));
 }
 
