@@ -74,25 +74,26 @@ fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Arrange for `cmd` to start as uid and gid `id` inside a new user
-/// namespace (created by the root test process) whose
-/// `max_user_namespaces` is 0: the example, not root there, tries to create
-/// its own user namespace and the kernel refuses with ENOSPC. Tests run as
-/// root only: mapping two ids and switching to one of them needs root.
-pub(crate) fn as_user_with_zero_userns_limit(cmd: &mut Command, id: u32) {
-    let map = format!("0 0 1\n{id} {id} 1");
+/// Arrange for `cmd` to start without any capability, as uid and gid `id`
+/// of a new user namespace whose `max_user_namespaces` is 0: the example,
+/// not root there, tries to create its own user namespace and the kernel
+/// refuses with ENOSPC.
+///
+/// From inside, a process may map only its own uid, one line (user_namespaces(7)),
+/// so the test's uid becomes `id`, not 0. Right after unshare the process
+/// still holds every capability in the new namespace, enough to lower its
+/// limit; exec then recomputes them for a uid that is not 0 there: none.
+pub(crate) fn as_nobody_with_zero_userns_limit(cmd: &mut Command, id: u32) {
+    let uid_map = format!("{id} {} 1", nix::unistd::geteuid());
+    let gid_map = format!("{id} {} 1", nix::unistd::getegid());
     // Safety: system calls only, on memory prepared before the fork.
     unsafe {
         cmd.pre_exec(move || {
             check(libc::unshare(libc::CLONE_NEWUSER))?;
-            write_file(c"/proc/self/uid_map", map.as_bytes())?;
-            write_file(c"/proc/self/gid_map", map.as_bytes())?;
-            write_file(c"/proc/sys/user/max_user_namespaces", b"0")?;
-            // Now give up root: exec then starts the example without any
-            // capability, as a learner's shell would.
-            check(libc::setgroups(0, std::ptr::null()))?;
-            check(libc::setgid(id))?;
-            check(libc::setuid(id))
+            write_file(c"/proc/self/setgroups", b"deny")?;
+            write_file(c"/proc/self/uid_map", uid_map.as_bytes())?;
+            write_file(c"/proc/self/gid_map", gid_map.as_bytes())?;
+            write_file(c"/proc/sys/user/max_user_namespaces", b"0")
         });
     }
 }

@@ -9,10 +9,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+use crate::run::NOBODY;
 use crate::{User, skip};
-
-/// uid and gid of nobody, as in `run.rs`.
-const NOBODY: u32 = 65534;
 
 /// A running target; closing it (or dropping it, on a panic) ends it and
 /// waits for it.

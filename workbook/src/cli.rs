@@ -43,6 +43,13 @@ pub struct Args {
 }
 
 impl Args {
+    /// Take `--name` from anywhere among the arguments: true if it was there.
+    pub fn flag(&mut self, name: &str) -> bool {
+        let before = self.rest.len();
+        self.rest.retain(|arg| arg != name);
+        self.rest.len() != before
+    }
+
     /// The next argument as UTF-8 text, if there is one.
     pub fn next(&mut self, what: &str) -> Result<Option<String>> {
         let Some(arg) = self.rest.pop_front() else {
@@ -121,6 +128,20 @@ mod tests {
             hostname(Some(String::new()), "x"),
             Err(Error::Usage(_))
         ));
+    }
+
+    #[test]
+    fn flags_are_taken_wherever_they_are() {
+        let mut args = Args {
+            rest: ["ernie", "--libc"].map(OsString::from).into(),
+        };
+        assert!(args.flag("--libc"));
+        assert!(!args.flag("--libc"));
+        assert_eq!(
+            args.next("hostname").ok().flatten().as_deref(),
+            Some("ernie")
+        );
+        assert!(args.finish().is_ok());
     }
 
     #[test]

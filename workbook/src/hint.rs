@@ -13,12 +13,17 @@ pub(crate) fn for_call(call: &str, errno: Errno) -> String {
         // namespaces(7), "/proc/sys/user": each user namespace caps how many
         // namespaces of each type its users may create.
         (_, Errno::ENOSPC) if creates_namespaces(name) => {
-            let limit = limit_file(call);
+            let files: Vec<String> = limited_types(call)
+                .iter()
+                .map(|ty| format!("/proc/sys/user/max_{ty}_namespaces"))
+                .collect();
+            let first = limited_types(call).first().copied().unwrap_or("uts");
             format!(
-                "a namespace limit is reached: {limit} caps how many such namespaces may exist \
-                 (it is set per user namespace, and may be 0). Read it with `cat {limit}`; as \
-                 root, raise it with `sysctl -w {}=10000`",
-                limit.trim_start_matches("/proc/sys/").replace('/', ".")
+                "a namespace limit is reached: {} caps how many such namespaces may exist (it is \
+                 set per user namespace, and may be 0). Read it with `cat {}`; as root, raise it \
+                 with `sysctl -w user.max_{first}_namespaces=10000`",
+                files.join(" or "),
+                files.join(" ")
             )
         }
         (_, Errno::EPERM) if creates_namespaces(name) && call.contains("CLONE_NEWUSER") => {
@@ -93,30 +98,28 @@ fn creates_namespaces(name: &str) -> bool {
     matches!(name, "unshare" | "clone" | "libc::clone")
 }
 
-/// `/proc/sys/user/max_uts_namespaces` for a call naming CLONE_NEWUTS, etc.
-fn limit_file(call: &str) -> String {
+/// The namespace types whose CLONE_NEW* flag `call` names: `uts` for
+/// `clone(CLONE_NEWUTS | SIGCHLD)`. Their limits are
+/// `/proc/sys/user/max_<type>_namespaces` (namespaces(7)).
+fn limited_types(call: &str) -> Vec<&'static str> {
     const TYPES: [(&str, &str); 8] = [
         ("CLONE_NEWUSER", "user"),
-        ("CLONE_NEWUTS", "uts"),
         ("CLONE_NEWNS", "mnt"),
+        ("CLONE_NEWUTS", "uts"),
         ("CLONE_NEWNET", "net"),
         ("CLONE_NEWIPC", "ipc"),
         ("CLONE_NEWPID", "pid"),
         ("CLONE_NEWCGROUP", "cgroup"),
         ("CLONE_NEWTIME", "time"),
     ];
-    let files: Vec<String> = TYPES
-        .iter()
-        .filter(|(flag, _)| {
-            call.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .any(|word| word == *flag)
-        })
-        .map(|(_, ty)| format!("/proc/sys/user/max_{ty}_namespaces"))
+    let words: Vec<&str> = call
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .collect();
-    match files.len() {
-        0 => "/proc/sys/user/max_*_namespaces".into(),
-        _ => files.join(" or "),
-    }
+    TYPES
+        .iter()
+        .filter(|(flag, _)| words.contains(flag))
+        .map(|(_, ty)| *ty)
+        .collect()
 }
 
 fn read_setting(path: &str) -> Option<String> {
@@ -211,8 +214,16 @@ mod tests {
     #[test]
     fn enospc_with_two_flags_names_both() {
         let hint = for_call("unshare(CLONE_NEWNS | CLONE_NEWUTS)", Errno::ENOSPC);
-        assert!(hint.contains("max_mnt_namespaces"), "{hint}");
-        assert!(hint.contains("max_uts_namespaces"), "{hint}");
+        assert!(
+            hint.contains(
+                "`cat /proc/sys/user/max_mnt_namespaces /proc/sys/user/max_uts_namespaces`"
+            ),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("`sysctl -w user.max_mnt_namespaces=10000`"),
+            "{hint}"
+        );
         assert!(!hint.contains("max_user_namespaces"), "{hint}");
     }
 

@@ -8,6 +8,7 @@
 //! - `st_dev 0:4` becomes `st_dev <dev>`.
 //! - PIDs after `process `, `/proc/`, `pid ` or `pidfd_open(` become `<P1>`,
 //!   `<P2>`... by first appearance; `/proc/self` stays.
+//! - The learner's uid in `(uid 1000)` and `uid_map "0 1000 1"` becomes `<uid>`.
 //! - The machine's hostname in quotes, `"vm"`, becomes `"<host>"`.
 //! - A temporary directory `/tmp/ch06-persist.Ab3dE9` becomes
 //!   `$TMP/ch06-persist.XXXXXX`.
@@ -29,6 +30,13 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
             let next = pids.len() + 1;
             format!("<P{}>", pids.entry(pid.to_owned()).or_insert(next))
         },
+        |c| c.is_ascii_digit(),
+    );
+    // The learner's uid, in the line that announces a user namespace.
+    let text = after_prefixes(
+        &text,
+        &["(uid ", "uid_map \"0 "],
+        |_| "<uid>".into(),
         |c| c.is_ascii_digit(),
     );
     let text = if host.is_empty() {
@@ -228,6 +236,15 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "process <P1> forked process <P2>; /proc/<P2>/ns/uts /proc/self/ns/uts pid <P1>"
+        );
+    }
+
+    #[test]
+    fn uid_of_the_rootless_line() {
+        let text = "not root (uid 1000): entered user:[4026532250] (uid_map \"0 1000 1\")";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "not root (uid <uid>): entered user:[A] (uid_map \"0 <uid> 1\")"
         );
     }
 

@@ -18,10 +18,7 @@ fn example() -> Example {
 }
 
 /// The runs take turns, so that each can check that /tmp holds no more
-/// `ch02-unshare.*` entries after it than before it. And testkit copies the
-/// binary for the unprivileged runs: a run forked by another test thread
-/// while the copy is open for writing would hold it open too, and exec of
-/// the copy would fail with ETXTBSY ("Text file busy").
+/// `ch02-unshare.*` entries after it than before it.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -43,7 +43,7 @@ at most 64 bytes) and prints it with uname(2); the parent waits for it, then
 prints its own, unchanged.
 
   --libc   call libc::clone as the slides' C program does, with a stack from
-           std::alloc, instead of nix::sched::clone (must come first)
+           std::alloc, instead of nix::sched::clone
 
 Root runs it directly; anyone else runs it inside a user namespace the example
 creates first. Read clone(2) and uts_namespaces(7).
@@ -74,7 +74,10 @@ fn main() -> ExitCode {
 }
 
 fn lesson(mut args: Args) -> Result<()> {
-    let variant = take_variant(&mut args);
+    let variant = match args.flag("--libc") {
+        true => Variant::Libc,
+        false => Variant::Nix,
+    };
     let hostname = cli::hostname(args.next("hostname")?, DEFAULT_HOSTNAME)?;
     args.finish()?;
     userns::enter_if_unprivileged()?;
@@ -208,19 +211,4 @@ fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
 fn nodename() -> Result<String> {
     let uts = uname().call(|| "uname()".into())?;
     Ok(uts.nodename().to_string_lossy().into_owned())
-}
-
-/// `--libc`, when it is the first argument. workbook's `Args` takes
-/// positional arguments only and refuses anything that starts with `-`, so
-/// the one option of this example is read from the command line here; then
-/// `next` takes it off `args` (refusing it, which is ignored).
-fn take_variant(args: &mut Args) -> Variant {
-    if std::env::args_os()
-        .nth(1)
-        .is_some_and(|arg| arg == "--libc")
-    {
-        let _ = args.next("option");
-        return Variant::Libc;
-    }
-    Variant::Nix
 }

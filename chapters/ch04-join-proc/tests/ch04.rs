@@ -3,22 +3,10 @@
 //! host's hostname never changes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
 use testkit::{
     Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
     quoted_after,
 };
-
-/// Taken by every test of this file, so they run one at a time. testkit runs
-/// the unprivileged binary from a fresh copy; while one test thread holds
-/// that copy open for writing, a process forked by another thread inherits
-/// the descriptor until it execs, and executing the copy then fails with
-/// ETXTBSY ("Text file busy"). One test at a time leaves no such window.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 fn example() -> Example {
     Example::new(env!("CARGO_BIN_EXE_ch04-join-proc"))
@@ -30,7 +18,6 @@ const PARK: &str = "hostname ch04-ext; echo ready; exec cat";
 
 /// No PID: the example starts its own target and joins it.
 fn own_target(user: User) {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run(user, &[]) else {
         return;
@@ -70,7 +57,6 @@ fn own_target_unprivileged() {
 /// namespace), root joins its UTS namespace directly.
 #[test]
 fn pid_as_root() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) = ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
     else {
@@ -102,7 +88,6 @@ fn pid_as_root() {
 /// UTS namespace, with two setns calls.
 #[test]
 fn pid_unprivileged() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Unprivileged,
@@ -143,14 +128,12 @@ fn pid_unprivileged() {
 
 #[test]
 fn help_exits_0() {
-    let _serial = serial();
     let ran = example().run_plain(&["--help"]);
     assert!(ran.success().starts_with("Usage: ch04-join-proc"));
 }
 
 #[test]
 fn a_pid_must_be_a_positive_number() {
-    let _serial = serial();
     for bad in ["0", "abc", "-5"] {
         let ran = example().run_plain(&[bad]);
         let err = ran.failure(2);
@@ -161,7 +144,6 @@ fn a_pid_must_be_a_positive_number() {
 
 #[test]
 fn extra_argument_is_a_usage_error() {
-    let _serial = serial();
     let ran = example().run_plain(&["1", "2"]);
     let err = ran.failure(2);
     assert!(err.contains("unexpected argument \"2\""), "{err}");
@@ -169,7 +151,6 @@ fn extra_argument_is_a_usage_error() {
 
 #[test]
 fn no_such_process() {
-    let _serial = serial();
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
     let ran = example().run_plain(&["4194304"]);
@@ -181,7 +162,6 @@ fn no_such_process() {
 /// Not root, PID 1 (root's): its namespace files may not even be opened.
 #[test]
 fn unprivileged_may_not_open_pid_1() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
@@ -196,7 +176,6 @@ fn unprivileged_may_not_open_pid_1() {
 /// it can be opened, but joining needs CAP_SYS_ADMIN over it: EPERM.
 #[test]
 fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Root,
@@ -236,7 +215,6 @@ fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
 /// cannot start.
 #[test]
 fn uts_namespace_limit_reached() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run_with_zero_limit("uts", &[]) else {
         return;

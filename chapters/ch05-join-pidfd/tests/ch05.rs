@@ -3,22 +3,10 @@
 //! cannot be joined joins none; the host's hostname never changes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
 use testkit::{
     Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
     quoted_after,
 };
-
-/// Taken by every test of this file, so they run one at a time. testkit runs
-/// the unprivileged binary from a fresh copy; while one test thread holds
-/// that copy open for writing, a process forked by another thread inherits
-/// the descriptor until it execs, and executing the copy then fails with
-/// ETXTBSY ("Text file busy"). One test at a time leaves no such window.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 fn example() -> Example {
     Example::new(env!("CARGO_BIN_EXE_ch05-join-pidfd"))
@@ -31,7 +19,6 @@ const PARK: &str = "hostname ch05-ext; echo ready; exec cat";
 /// No PID: the example starts its own target, fails to join three
 /// namespaces, then joins two.
 fn own_target(user: User) {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run(user, &[]) else {
         return;
@@ -93,7 +80,6 @@ fn own_target_unprivileged() {
 /// namespace); one call joins its UTS and network namespaces.
 #[test]
 fn pid_as_root() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) =
         ExternalTarget::start(User::Root, &["unshare", "--uts", "--net", "sh", "-c", PARK])
@@ -129,7 +115,6 @@ fn pid_as_root() {
 /// same single call.
 #[test]
 fn pid_unprivileged() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Unprivileged,
@@ -175,7 +160,6 @@ fn pid_unprivileged() {
 
 #[test]
 fn help_exits_0() {
-    let _serial = serial();
     let ran = example().run_plain(&["--help"]);
     let out = ran.success();
     assert!(out.starts_with("Usage: ch05-join-pidfd"), "{out}");
@@ -184,7 +168,6 @@ fn help_exits_0() {
 
 #[test]
 fn a_pid_must_be_a_positive_number() {
-    let _serial = serial();
     for bad in ["0", "abc", "-5"] {
         let ran = example().run_plain(&[bad]);
         let err = ran.failure(2);
@@ -195,7 +178,6 @@ fn a_pid_must_be_a_positive_number() {
 
 #[test]
 fn extra_argument_is_a_usage_error() {
-    let _serial = serial();
     let ran = example().run_plain(&["1", "2"]);
     let err = ran.failure(2);
     assert!(err.contains("unexpected argument \"2\""), "{err}");
@@ -203,7 +185,6 @@ fn extra_argument_is_a_usage_error() {
 
 #[test]
 fn no_such_process() {
-    let _serial = serial();
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
     let ran = example().run_plain(&["4194304"]);
@@ -219,7 +200,6 @@ fn no_such_process() {
 /// namespace files may not be read (and setns would refuse too).
 #[test]
 fn unprivileged_may_not_read_pid_1() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
@@ -235,7 +215,6 @@ fn unprivileged_may_not_read_pid_1() {
 /// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
 #[test]
 fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Root,
@@ -276,7 +255,6 @@ fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
 /// target cannot start.
 #[test]
 fn net_namespace_limit_reached() {
-    let _serial = serial();
     let host = HostState::capture();
     let Some(ran) = example().run_with_zero_limit("net", &[]) else {
         return;

@@ -24,11 +24,9 @@ fn example() -> Example {
     Example::new(env!("CARGO_BIN_EXE_ch06-persist-bind-mount"))
 }
 
-/// Held by every test that runs the binary: those on the host's mounts or
-/// /tmp must not see each other's, and the others hold it too, because
-/// testkit writes a copy of the binary for the unprivileged runs: a process
-/// forked by another test thread while that copy is open for writing keeps
-/// it open until its exec, and exec of the copy then fails with ETXTBSY.
+/// Held by every test that runs the binary: `create` and `remove` change the
+/// host's mount table and /tmp on purpose, and each test compares those
+/// before and after its own runs, so no two may overlap.
 static HOST: Mutex<()> = Mutex::new(());
 
 fn host_lock() -> MutexGuard<'static, ()> {
