@@ -9,6 +9,7 @@
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
+//! - [`mountinfo`]: which mount sits on a path, from `/proc/self/mountinfo`;
 //! - [`normalize`]: turning an example's output into a machine-independent
 //!   snapshot that still shows which namespaces are the same.
 
@@ -26,6 +27,8 @@ pub mod cli;
 pub mod error;
 #[cfg(target_os = "linux")]
 mod hint;
+#[cfg(target_os = "linux")]
+pub mod mountinfo;
 pub mod normalize;
 #[cfg(target_os = "linux")]
 pub mod ns;

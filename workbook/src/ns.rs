@@ -7,13 +7,14 @@
 //! The inode alone is not enough: the pair is the identity.
 
 use std::fmt;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
-use nix::sys::stat::stat;
-use nix::unistd::Pid;
+use nix::sys::stat::{fstat, stat};
+use nix::unistd::{Pid, gethostname};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 /// The namespace types, in the order `/proc/PID/ns/` lists them, with the
 /// clone flag that creates each. CLONE_NEWTIME is not in nix's `CloneFlags`
@@ -64,6 +65,18 @@ impl NsId {
     pub fn of_file(ns_type: &'static str, path: impl AsRef<Path>) -> Result<NsId> {
         let path = path.as_ref();
         let st = stat(path).map_err(|e| Error::sys(format!("stat({})", path.display()), e))?;
+        Ok(NsId {
+            ns_type,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
+    }
+
+    /// fstat(2) of an open nsfs file, named `what` in an error. With an fd,
+    /// the identity is that of the namespace the fd will join, even if the
+    /// process it was opened from has exited and its PID been reused since.
+    pub fn of_fd(ns_type: &'static str, fd: impl AsFd, what: &str) -> Result<NsId> {
+        let st = fstat(fd).call(|| format!("fstat({what})"))?;
         Ok(NsId {
             ns_type,
             dev: st.st_dev,
@@ -140,4 +153,22 @@ pub fn ensure_new(before: NsId, after: NsId) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Refuse to go on if setns(2) returned 0 and yet the process is not in the
+/// namespace it asked for.
+pub fn ensure_joined(wanted: NsId, now: NsId) -> Result<()> {
+    if wanted != now {
+        return Err(Error::refused(
+            format!("setns(2) succeeded, yet this process is in {now}, not {wanted}"),
+            "",
+        ));
+    }
+    Ok(())
+}
+
+/// gethostname(2): the hostname of the UTS namespace the process is in now.
+pub fn hostname() -> Result<String> {
+    let name = gethostname().call(|| "gethostname()".into())?;
+    Ok(name.to_string_lossy().into_owned())
 }

@@ -19,12 +19,12 @@ use std::process::ExitCode;
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{gethostname, mkdtemp, sethostname};
+use nix::unistd::{mkdtemp, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child, Receiver, Sender};
-use workbook::{Error, Result, userns};
+use workbook::{Error, Result, mountinfo, userns};
 
 const USAGE: &str = "\
 Usage: ch02-unshare [HOSTNAME]
@@ -57,7 +57,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // ANCHOR: before
     let mnt_before = NsId::current("mnt")?;
     let uts_before = NsId::current("uts")?;
-    let host_name = current_hostname()?;
+    let host_name = ns::hostname()?;
     println!("process {me} starts in {mnt_before} {uts_before}, hostname \"{host_name}\"");
     // ANCHOR_END: before
 
@@ -176,7 +176,9 @@ fn lesson(mut args: Args) -> Result<()> {
     // From here on the guard unmounts the tmpfs on every path. It was made
     // after `dir`, so it is dropped first: unmount, then rmdir.
     let tmpfs = Mounted::new(path.clone());
-    let fstype = mounted_fs(&path)?.unwrap_or_else(|| "nothing".into());
+    let fstype = mountinfo::top_mount_at(&path)?
+        .map(|m| m.fstype)
+        .unwrap_or_else(|| "nothing".into());
     println!("process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there");
     fs::write(&file, "written in a mount namespace of its own\n")
         .call(|| format!("write({})", file.display()))?;
@@ -187,7 +189,7 @@ fn lesson(mut args: Args) -> Result<()> {
     sethostname(&hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
     println!(
         "process {me}: sethostname(\"{hostname}\") -> hostname \"{}\" in {uts_after}",
-        current_hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: sethostname
 
@@ -234,7 +236,7 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
     let mnt = NsId::current("mnt")?;
     let uts = NsId::current("uts")?;
     println!("process {me} (witness) looks from {mnt} {uts}:");
-    let mounted = mounted_fs(dir)?;
+    let mounted = mountinfo::top_mount_at(dir)?.map(|m| m.fstype);
     match &mounted {
         None => println!(
             "  its /proc/self/mountinfo: nothing mounted on {}",
@@ -252,7 +254,7 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
         false => println!("  {}: no such file", file.display()),
         true => println!("  {}: exists (LEAKED)", file.display()),
     }
-    let name = current_hostname()?;
+    let name = ns::hostname()?;
     println!("  hostname \"{name}\"");
     if mounted.is_some() || file_exists || name != host_name {
         return Err(Error::refused(
@@ -262,34 +264,6 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
     }
     Ok(())
 }
-
-fn current_hostname() -> Result<String> {
-    let name = gethostname().call(|| "gethostname()".into())?;
-    Ok(name.to_string_lossy().into_owned())
-}
-
-/// The type of the filesystem mounted on `path` as the calling process's
-/// mount namespace shows it in /proc/self/mountinfo (proc(5)), or `None` if
-/// `path` is not a mount point there.
-fn mounted_fs(path: &Path) -> Result<Option<String>> {
-    let mountinfo =
-        fs::read_to_string("/proc/self/mountinfo").call(|| "read(/proc/self/mountinfo)".into())?;
-    // Each line: ID PARENT-ID MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...]
-    // - FSTYPE SOURCE SUPER-OPTIONS. A mount point escapes space, tab,
-    // newline and backslash in octal (\040); mkdtemp's names have none.
-    let target = path.to_string_lossy();
-    // Mounts stacked on one point are listed oldest first: the last is seen.
-    Ok(mountinfo
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let dash = fields.iter().position(|f| *f == "-")?;
-            let fstype = fields.get(dash + 1)?;
-            (*fields.get(4)? == target).then(|| (*fstype).to_owned())
-        })
-        .next_back())
-}
-
 /// The witness and this process's ends of its two pipes. Fields are dropped
 /// in order: on an error path `look` closes first, which wakes the witness
 /// with end-of-file so that it exits, and only then does `child` reap it.

@@ -22,11 +22,11 @@ use std::process::ExitCode;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, setns};
-use nix::sys::stat::{Mode, fstat};
-use nix::unistd::{Pid, gethostname};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
-use workbook::ns::NsId;
+use workbook::ns::{self, NsId};
 use workbook::target::Target;
 use workbook::userns;
 use workbook::{Error, Result};
@@ -75,7 +75,7 @@ fn join_own_target() -> Result<()> {
     let uts_before = NsId::current("uts")?;
     println!(
         "process {me} (joiner): {uts_before}; hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: before
 
@@ -91,7 +91,7 @@ fn join_own_target() -> Result<()> {
     // needs a descriptor that refers to the namespace. O_CLOEXEC so that no
     // program we might exec inherits it.
     let uts_fd = open_ns(target_pid, "uts")?;
-    let target_uts = ns_of_fd(target_pid, "uts", &uts_fd)?;
+    let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     println!(
         "process {me} (joiner): open(/proc/{target_pid}/ns/uts) -> a descriptor of {target_uts}"
     );
@@ -108,11 +108,11 @@ fn join_own_target() -> Result<()> {
     setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
         .call(|| format!("setns(/proc/{target_pid}/ns/uts, CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
-    joined(target_uts, uts_after)?;
+    ns::ensure_joined(target_uts, uts_after)?;
     println!(
         "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, the target's; \
          hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: setns
 
@@ -123,7 +123,7 @@ fn join_own_target() -> Result<()> {
     println!(
         "process {me} (joiner): process {target_pid} has exited; still in {}, hostname \"{}\"",
         NsId::current("uts")?,
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: finish
     Ok(())
@@ -142,7 +142,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let uts_before = NsId::current("uts")?;
     println!(
         "process {me} (joiner): {user_before} {uts_before}; hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: pid_before
 
@@ -151,8 +151,8 @@ fn join_pid(pid: Pid) -> Result<()> {
     // namespaces even if process PID exits in the meantime.
     let uts_fd = open_ns(pid, "uts")?;
     let user_fd = open_ns(pid, "user")?;
-    let target_uts = ns_of_fd(pid, "uts", &uts_fd)?;
-    let target_user = ns_of_fd(pid, "user", &user_fd)?;
+    let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{pid}/ns/uts"))?;
+    let target_user = NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     println!(
         "process {me} (joiner): open(/proc/{pid}/ns/uts), open(/proc/{pid}/ns/user) -> \
          process {pid} is in {target_user} {target_uts}"
@@ -182,7 +182,7 @@ fn join_pid(pid: Pid) -> Result<()> {
         setns(&user_fd, CloneFlags::CLONE_NEWUSER)
             .call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?;
         let user_after = NsId::current("user")?;
-        joined(target_user, user_after)?;
+        ns::ensure_joined(target_user, user_after)?;
         println!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
     }
     // ANCHOR_END: pid_user
@@ -191,11 +191,11 @@ fn join_pid(pid: Pid) -> Result<()> {
     setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
         .call(|| format!("setns(/proc/{pid}/ns/uts, CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
-    joined(target_uts, uts_after)?;
+    ns::ensure_joined(target_uts, uts_after)?;
     println!(
         "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, process {pid}'s; \
          hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: pid_setns
     Ok(())
@@ -219,33 +219,4 @@ fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
         )),
         Err(errno) => Err(Error::sys(format!("open({path})"), errno)),
     }
-}
-
-/// The identity of the namespace a descriptor of `/proc/PID/ns/<ns_type>`
-/// names: fstat(2) of the descriptor, so it is the namespace we will join
-/// even if PID has been reused since.
-fn ns_of_fd(pid: Pid, ns_type: &'static str, fd: &OwnedFd) -> Result<NsId> {
-    let st = fstat(fd).call(|| format!("fstat(/proc/{pid}/ns/{ns_type})"))?;
-    Ok(NsId {
-        ns_type,
-        dev: st.st_dev,
-        ino: st.st_ino,
-    })
-}
-
-/// Refuse to go on if setns(2) returned 0 and yet we are not where we asked.
-fn joined(wanted: NsId, now: NsId) -> Result<()> {
-    if wanted != now {
-        return Err(Error::refused(
-            format!("setns(2) succeeded, yet this process is in {now}, not {wanted}"),
-            "",
-        ));
-    }
-    Ok(())
-}
-
-/// gethostname(2): the hostname of the UTS namespace we are in now.
-fn hostname() -> Result<String> {
-    let name = gethostname().call(|| "gethostname()".into())?;
-    Ok(name.to_string_lossy().into_owned())
 }

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
-use nix::unistd::{Pid, gethostname};
+use nix::unistd::Pid;
 use rustix::process::{PidfdFlags, pidfd_open};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
@@ -83,7 +83,7 @@ fn join_own_target() -> Result<()> {
     let net_before = NsId::current("net")?;
     println!(
         "process {me} (joiner): {uts_before} {net_before}; hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: before
 
@@ -142,8 +142,8 @@ fn join_own_target() -> Result<()> {
     }
     let uts_now = NsId::current("uts")?;
     let net_now = NsId::current("net")?;
-    joined(uts_before, uts_now)?;
-    joined(net_before, net_now)?;
+    ns::ensure_joined(uts_before, uts_now)?;
+    ns::ensure_joined(net_before, net_now)?;
     println!("process {me} (joiner): still in {uts_now} {net_now}: the call joined none of them");
     // ANCHOR_END: all_or_nothing
 
@@ -162,13 +162,13 @@ fn join_own_target() -> Result<()> {
     })?;
     let uts_after = NsId::current("uts")?;
     let net_after = NsId::current("net")?;
-    joined(target_uts, uts_after)?;
-    joined(target_net, net_after)?;
+    ns::ensure_joined(target_uts, uts_after)?;
+    ns::ensure_joined(target_net, net_after)?;
     println!(
         "process {me} (joiner): setns(pidfd, {}) -> {uts_after} {net_after}, the target's; \
          hostname \"{}\"",
         ns::flag_names(flags),
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: setns
 
@@ -180,7 +180,7 @@ fn join_own_target() -> Result<()> {
         "process {me} (joiner): process {target_pid} has exited; still in {} {}, hostname \"{}\"",
         NsId::current("uts")?,
         NsId::current("net")?,
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: finish
     Ok(())
@@ -199,7 +199,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let net_before = NsId::current("net")?;
     println!(
         "process {me} (joiner): {user_before} {uts_before} {net_before}; hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: pid_before
 
@@ -245,20 +245,20 @@ fn join_pid(pid: Pid) -> Result<()> {
     let mut now = Vec::new();
     if flags.contains(CloneFlags::CLONE_NEWUSER) {
         let user_after = NsId::current("user")?;
-        joined(target_user, user_after)?;
+        ns::ensure_joined(target_user, user_after)?;
         now.push(user_after.to_string());
     }
     let uts_after = NsId::current("uts")?;
     let net_after = NsId::current("net")?;
-    joined(target_uts, uts_after)?;
-    joined(target_net, net_after)?;
+    ns::ensure_joined(target_uts, uts_after)?;
+    ns::ensure_joined(target_net, net_after)?;
     now.push(uts_after.to_string());
     now.push(net_after.to_string());
     println!(
         "process {me} (joiner): setns(pidfd, {}) -> {}, process {pid}'s; hostname \"{}\"",
         ns::flag_names(flags),
         now.join(" "),
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: pid_setns
     Ok(())
@@ -286,21 +286,4 @@ fn open_pidfd(pid: Pid) -> Result<OwnedFd> {
             errno => Error::sys(call(), errno),
         }
     })
-}
-
-/// Refuse to go on if we are not in the namespace we should be in.
-fn joined(wanted: NsId, now: NsId) -> Result<()> {
-    if wanted != now {
-        return Err(Error::refused(
-            format!("this process is in {now}, not {wanted} as setns(2) should have left it"),
-            "",
-        ));
-    }
-    Ok(())
-}
-
-/// gethostname(2): the hostname of the UTS namespace we are in now.
-fn hostname() -> Result<String> {
-    let name = gethostname().call(|| "gethostname()".into())?;
-    Ok(name.to_string_lossy().into_owned())
 }

@@ -26,20 +26,19 @@
 //! umount(2), setns(2), mount_namespaces(7) (propagation), ioctl_ns(2),
 //! statfs(2), proc(5) ("/proc/pid/mountinfo").
 
-mod mountinfo;
+mod create;
+mod join;
+mod remove;
 
 use std::fs::{self, OpenOptions};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::stat::{Mode, SFlag, fstat, lstat, major, minor};
-use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
-use nix::unistd::{geteuid, gethostname, mkdtemp, sethostname};
+use nix::sys::stat::{Mode, SFlag, major, minor};
+use nix::unistd::{geteuid, mkdtemp, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
@@ -102,7 +101,7 @@ fn lesson(mut args: Args) -> Result<()> {
                 "create",
                 "it bind-mounts onto PATH in the host's mount namespace",
             )?;
-            create(&target, &hostname)
+            create::create(&target, &hostname)
         }
         "join" => {
             let target = path(&mut args)?;
@@ -111,13 +110,13 @@ fn lesson(mut args: Args) -> Result<()> {
                 "join",
                 "it joins a UTS namespace that belongs to the host's user namespace",
             )?;
-            join(&target)
+            join::join(&target)
         }
         "remove" => {
             let target = path(&mut args)?;
             args.finish()?;
             needs_root("remove", "it unmounts PATH in the host's mount namespace")?;
-            remove(&target)
+            remove::remove(&target)
         }
         other => Err(Error::usage(format!(
             "unknown subcommand {other:?} (create, join or remove; none for the whole story)"
@@ -177,7 +176,7 @@ fn story() -> Result<()> {
     let host_uts = NsId::current("uts")?;
     println!(
         "process {me} (parent): in {host_uts}, hostname \"{}\"",
-        hostname()?
+        ns::hostname()?
     );
 
     // ANCHOR: persist
@@ -217,7 +216,7 @@ fn story() -> Result<()> {
             "process {b} (B): open({}) + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
             uts_file.display(),
             NsId::current("uts")?,
-            hostname()?
+            ns::hostname()?
         );
         Ok(())
     })?;
@@ -240,7 +239,7 @@ fn story() -> Result<()> {
     println!(
         "process {me} (parent): still in {}, hostname \"{}\"",
         NsId::current("uts")?,
-        hostname()?
+        ns::hostname()?
     );
     // ANCHOR_END: release
     Ok(())
@@ -250,7 +249,12 @@ fn story() -> Result<()> {
 /// In a forked process: move into a new UTS namespace, name it, and bind its
 /// nsfs file onto `file`, so it outlives this process. `host_uts` is the
 /// namespace the process started in (the parent's), to prove it moved.
-fn persist_new_uts(file: &Path, hostname: &str, host_uts: NsId, who: &str) -> Result<()> {
+pub(crate) fn persist_new_uts(
+    file: &Path,
+    hostname: &str,
+    host_uts: NsId,
+    who: &str,
+) -> Result<()> {
     let me = std::process::id();
     unshare(CloneFlags::CLONE_NEWUTS).call(|| "unshare(CLONE_NEWUTS)".into())?;
     let uts_ns = NsId::current("uts")?;
@@ -277,206 +281,6 @@ fn persist_new_uts(file: &Path, hostname: &str, host_uts: NsId, who: &str) -> Re
 }
 // ANCHOR_END: persist_new_uts
 
-/// `create PATH [HOSTNAME]`: the namespace persisted on the host, to be
-/// joined and removed by later runs.
-fn create(path: &Path, hostname: &str) -> Result<()> {
-    let me = std::process::id();
-    // ANCHOR: create
-    let target = CreateTarget::prepare(path)?;
-    let file = target.path.clone();
-    let host_uts = NsId::current("uts")?;
-    // The child stays in the host's mount namespace, so its bind mount is
-    // the host's: that is the point of `create`. A trap: if PATH is on a
-    // shared mount, the bind mount also propagates to that mount's peers
-    // (mount_namespaces(7)). Harmless for a UTS namespace. To persist a
-    // *mount* namespace the target must not be on a shared mount (the kernel
-    // refuses: a loop of references it could never free).
-    let child = process::fork_child(&[], || persist_new_uts(&file, hostname, host_uts, ""))?;
-    let pid = child.pid();
-    child.wait()?;
-    let held = NsId::of_file("uts", &file)?;
-    target.keep();
-    println!(
-        "process {me}: reaped process {pid}; stat({}) -> {held} (st_dev {}:{}, st_ino {}): \
-         the bind mount holds it",
-        file.display(),
-        major(held.dev),
-        minor(held.dev),
-        held.ino
-    );
-    // ANCHOR_END: create
-    println!("join it:   ch06-persist-bind-mount join {}", file.display());
-    println!("           (or: nsenter --uts={} hostname)", file.display());
-    println!(
-        "remove it: ch06-persist-bind-mount remove {}",
-        file.display()
-    );
-    Ok(())
-}
-
-/// `join PATH`: a new process joins the namespace bound at PATH.
-fn join(path: &Path) -> Result<()> {
-    let me = std::process::id();
-    // ANCHOR: join_path
-    // The checks run on an open fd, and the child setns(2)es with that same
-    // fd (fork(2) copies it): what was checked is what is joined.
-    let (ns_fd, uts_ns) = open_uts_ns_file(path)?;
-    println!(
-        "process {me}: {} is an nsfs file of a UTS namespace: {uts_ns}",
-        path.display()
-    );
-    let host_uts = NsId::current("uts")?;
-    println!("process {me}: in {host_uts}, hostname \"{}\"", hostname()?);
-    let child = process::fork_child(&[], || {
-        setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
-            .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))?;
-        println!(
-            "process {}: setns({}, CLONE_NEWUTS) -> {}; hostname \"{}\"",
-            std::process::id(),
-            path.display(),
-            NsId::current("uts")?,
-            hostname()?
-        );
-        Ok(())
-    })?;
-    let pid = child.pid();
-    child.wait()?;
-    println!(
-        "process {me}: reaped process {pid}; still in {}, hostname \"{}\"",
-        NsId::current("uts")?,
-        hostname()?
-    );
-    // ANCHOR_END: join_path
-    Ok(())
-}
-
-/// `remove PATH`: unmount a namespace `create` bound, and delete its file.
-fn remove(path: &Path) -> Result<()> {
-    let me = std::process::id();
-    // ANCHOR: remove
-    // Never unmount what is not ours: PATH itself must be a mount point (not
-    // a symlink to one), of nsfs, holding a UTS namespace.
-    let st = lstat(path).call(|| format!("lstat({})", path.display()))?;
-    if file_type(st.st_mode) == SFlag::S_IFLNK {
-        return Err(Error::refused(
-            format!("{} is a symbolic link, not a mount point", path.display()),
-            "give the path of the bind mount itself",
-        ));
-    }
-    let file = fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
-    match mountinfo::top_mount_at(&file)? {
-        None => {
-            return Err(Error::refused(
-                format!(
-                    "{} is not a mount point (not in /proc/self/mountinfo); nothing to unmount",
-                    file.display()
-                ),
-                "remove only undoes `create`: give the PATH you gave it",
-            ));
-        }
-        Some(mount) if mount.fstype != "nsfs" => {
-            return Err(Error::refused(
-                format!(
-                    "{} is a mount point of {}, not of nsfs: not a namespace bind mount, not ours",
-                    file.display(),
-                    mount.fstype
-                ),
-                "remove only undoes `create`: give the PATH you gave it",
-            ));
-        }
-        Some(_) => {}
-    }
-    // Closed at the end of this statement: an open file on a mount makes
-    // umount2 fail with EBUSY.
-    let uts_ns = open_uts_ns_file(&file)?.1;
-    println!(
-        "process {me}: {} is an nsfs mount point (in /proc/self/mountinfo) of {uts_ns}",
-        file.display()
-    );
-    // UMOUNT_NOFOLLOW: should PATH become a symlink meanwhile, do not follow it.
-    umount2(&file, MntFlags::UMOUNT_NOFOLLOW)
-        .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
-    println!(
-        "process {me}: umount2({}): the bind mount no longer holds {uts_ns}; with no process \
-         or fd left in it, the kernel frees it",
-        file.display()
-    );
-    // ANCHOR_END: remove
-    if mountinfo::top_mount_at(&file)?.is_some() {
-        return Err(Error::refused(
-            format!(
-                "another mount is still on {}: the file under it stays",
-                file.display()
-            ),
-            "run remove again for the next one, if it is yours",
-        ));
-    }
-    let under = lstat(&file).call(|| format!("lstat({})", file.display()))?;
-    if file_type(under.st_mode) == SFlag::S_IFREG && under.st_size == 0 {
-        fs::remove_file(&file).call(|| format!("unlink({})", file.display()))?;
-        println!("process {me}: removed the empty file {}", file.display());
-    } else {
-        println!(
-            "process {me}: left {} in place: not an empty regular file, not one `create` made",
-            file.display()
-        );
-    }
-    Ok(())
-}
-
-/// Open `path`, which should be a namespace file, and prove it is one of a
-/// UTS namespace. Returns the fd and the namespace's identity.
-fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
-    // O_NONBLOCK: were PATH a FIFO, open(2) would wait for a writer forever.
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let ns_fd =
-        open(path, flags, Mode::empty()).call(|| format!("open({}, O_RDONLY)", path.display()))?;
-    // statfs(2): namespace files live on the kernel's nsfs, f_type NSFS_MAGIC.
-    let fs = fstatfs(&ns_fd).call(|| format!("fstatfs({})", path.display()))?;
-    if fs.filesystem_type() != NSFS_MAGIC {
-        return Err(Error::refused(
-            format!(
-                "{} is not a namespace file: statfs gives f_type {:#x}, not nsfs (NSFS_MAGIC, {:#x})",
-                path.display(),
-                fs.filesystem_type().0,
-                NSFS_MAGIC.0
-            ),
-            "give a file that `create` bound a namespace onto (or /proc/PID/ns/uts)",
-        ));
-    }
-    // Safety: NS_GET_NSTYPE (ioctl_ns(2), Linux 4.11) takes no argument and
-    // returns the namespace's CLONE_NEW* flag as the call's result; `ns_fd`
-    // is an open nsfs file for the whole call, and nothing is written to
-    // memory of ours.
-    let nstype = unsafe { libc::ioctl(ns_fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
-    if nstype == -1 {
-        return Err(Error::sys(
-            format!("ioctl({}, NS_GET_NSTYPE)", path.display()),
-            Errno::last(),
-        ));
-    }
-    if nstype != libc::CLONE_NEWUTS {
-        let kind = ns::TYPES
-            .iter()
-            .find(|(_, flag)| flag.bits() == nstype)
-            .map_or("unknown", |(name, _)| name);
-        return Err(Error::refused(
-            format!(
-                "{} is a {kind} namespace (ioctl NS_GET_NSTYPE), not a uts one",
-                path.display()
-            ),
-            "this example persists, joins and removes UTS namespaces only",
-        ));
-    }
-    let st = fstat(&ns_fd).call(|| format!("fstat({})", path.display()))?;
-    let uts_ns = NsId {
-        ns_type: "uts",
-        dev: st.st_dev,
-        ino: st.st_ino,
-    };
-    Ok((ns_fd, uts_ns))
-}
-
 /// The subcommands act on the host's namespaces on purpose, so they do not
 /// enter a user namespace when not root: they say so and stop.
 fn needs_root(command: &str, why: &str) -> Result<()> {
@@ -495,13 +299,7 @@ fn needs_root(command: &str, why: &str) -> Result<()> {
         ),
     ))
 }
-
-fn hostname() -> Result<String> {
-    let name = gethostname().call(|| "gethostname()".into())?;
-    Ok(name.to_string_lossy().into_owned())
-}
-
-fn file_type(mode: libc::mode_t) -> SFlag {
+pub(crate) fn file_type(mode: libc::mode_t) -> SFlag {
     SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits())
 }
 
@@ -557,117 +355,5 @@ impl Drop for PersistDir {
         let _ = umount2(&self.uts_file, MntFlags::MNT_DETACH);
         let _ = fs::remove_file(&self.uts_file);
         let _ = fs::remove_dir(&self.path);
-    }
-}
-
-/// `create`'s PATH, checked: ours to mount over. Until [`CreateTarget::keep`],
-/// dropping it undoes what `create` did: our mount, if the child made it,
-/// and the file, if `create` made it.
-#[derive(Debug)]
-struct CreateTarget {
-    /// Canonical: absolute, no symbolic links, as in mountinfo.
-    path: PathBuf,
-    created: bool,
-    kept: bool,
-}
-
-impl CreateTarget {
-    /// Refuse a PATH that is not ours to cover; create it if it is missing.
-    fn prepare(path: &Path) -> Result<CreateTarget> {
-        let me = std::process::id();
-        let refuse = |what: &str, hint: &str| {
-            Err(Error::refused(
-                format!(
-                    "refusing to bind a namespace onto {}: it {what}",
-                    path.display()
-                ),
-                hint,
-            ))
-        };
-        let hint = "give a path that does not exist yet: create makes an empty file there";
-        let created = match lstat(path) {
-            Ok(st) => {
-                // lstat(2), not stat: mount(2) would follow a symlink and
-                // cover whatever it points to.
-                let kind = file_type(st.st_mode);
-                if kind == SFlag::S_IFLNK {
-                    return refuse("is a symbolic link", hint);
-                }
-                let canonical =
-                    fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
-                if let Some(mount) = mountinfo::top_mount_at(&canonical)? {
-                    let what = format!("is already a mount point (of {})", mount.fstype);
-                    return match mount.fstype.as_str() {
-                        "nsfs" => refuse(
-                            &what,
-                            "it holds a namespace already: join it, or remove it first",
-                        ),
-                        _ => refuse(&what, hint),
-                    };
-                }
-                if kind == SFlag::S_IFDIR {
-                    return refuse("is a directory (a namespace file binds onto a file)", hint);
-                }
-                if kind != SFlag::S_IFREG {
-                    return refuse("is not a regular file", hint);
-                }
-                if st.st_size > 0 {
-                    let what = format!(
-                        "has {} bytes of content, which the mount would hide",
-                        st.st_size
-                    );
-                    return refuse(&what, hint);
-                }
-                println!(
-                    "process {me}: {} is an empty regular file and no mount point",
-                    path.display()
-                );
-                false
-            }
-            Err(Errno::ENOENT) => {
-                // O_EXCL: fail rather than open a file that appeared meanwhile
-                // (and, with O_CREAT, never follow a symlink).
-                OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(path)
-                    .call(|| format!("open({}, O_CREAT | O_EXCL)", path.display()))?;
-                println!(
-                    "process {me}: created the empty file {}, the bind mount's target",
-                    path.display()
-                );
-                true
-            }
-            Err(errno) => return Err(Error::sys(format!("lstat({})", path.display()), errno)),
-        };
-        let mut target = CreateTarget {
-            path: path.to_owned(),
-            created,
-            kept: false,
-        };
-        target.path = fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
-        Ok(target)
-    }
-
-    fn keep(mut self) {
-        self.kept = true;
-    }
-}
-
-impl Drop for CreateTarget {
-    fn drop(&mut self) {
-        if self.kept {
-            return;
-        }
-        // No mount was there when we checked, so an nsfs mount there now is
-        // the one our child made.
-        if let Ok(Some(mount)) = mountinfo::top_mount_at(&self.path) {
-            if mount.fstype == "nsfs" {
-                let _ = umount2(&self.path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
-            }
-        }
-        if self.created {
-            let _ = fs::remove_file(&self.path);
-        }
     }
 }

@@ -18,12 +18,12 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use workbook::Result;
-use workbook::error::Context;
+use crate::Result;
+use crate::error::Context;
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
-/// One line of mountinfo, the parts this chapter reads.
+/// One line of mountinfo, the parts the examples read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
     pub mount_point: PathBuf,
