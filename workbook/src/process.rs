@@ -147,19 +147,28 @@ pub fn fork_child(close_in_child: &[i32], body: impl FnOnce() -> Result<()>) -> 
                 // the child leaves through _exit.
                 unsafe { libc::close(fd) };
             }
-            let code = match body() {
-                Ok(()) => 0,
-                Err(err) => {
-                    let _ = std::io::stdout().flush();
-                    eprintln!("process {}: {err}", std::process::id());
-                    i32::from(err.exit_code())
-                }
-            };
-            let _ = std::io::stdout().flush();
+            let code = exit_status(body());
             // Safety: _exit(2) ends the process at once; nothing after it runs.
             unsafe { libc::_exit(code) }
         }
     }
+}
+
+/// The exit status for a child whose work ended with `result`: 0, or the
+/// error's code after printing the error (prefixed with the child's PID).
+/// Flushes stdout, since a child that ends with _exit(2) or the raw exit
+/// system call runs no destructor and flushes no buffer.
+pub fn exit_status(result: Result<()>) -> i32 {
+    let code = match result {
+        Ok(()) => 0,
+        Err(err) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("process {}: {err}", std::process::id());
+            i32::from(err.exit_code())
+        }
+    };
+    let _ = std::io::stdout().flush();
+    code
 }
 
 /// The pipe ends a child must close: the parent's ends of `senders` the child

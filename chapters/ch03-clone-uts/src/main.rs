@@ -30,7 +30,7 @@ use nix::unistd::{Pid, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
-use workbook::process::Child;
+use workbook::process::{self, Child};
 use workbook::{Error, Result, userns};
 
 const USAGE: &str = "\
@@ -171,19 +171,10 @@ fn clone_with_nix(hostname: &str, parent_uts: NsId) -> Result<Pid> {
 // ANCHOR: child
 /// The child's whole life, in either variant; returns its exit status.
 pub(crate) fn child_main(hostname: &str, parent_uts: NsId) -> i32 {
-    let code = match in_child(hostname, parent_uts) {
-        Ok(()) => 0,
-        Err(err) => {
-            let _ = std::io::stdout().flush();
-            eprintln!("process {}: {err}", std::process::id());
-            i32::from(err.exit_code())
-        }
-    };
     // When this returns, the child ends at once with the exit system call
     // (nix's and glibc's clone both end it so): no destructor runs and no
-    // buffer is flushed, so what it printed must reach stdout now.
-    let _ = std::io::stdout().flush();
-    code
+    // buffer is flushed, so `exit_status` flushes what it printed now.
+    process::exit_status(in_child(hostname, parent_uts))
 }
 
 fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
