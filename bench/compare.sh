@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "install hyperfine first (apt-get install hyperfine)"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "run as root: the util-linux side needs it"; exit 1; }
 
-cargo build --release --quiet --workspace
+packages=$(for d in chapters/*/; do printf -- '-p %s ' "$(basename "$d")"; done)
+# shellcheck disable=SC2086
+cargo build --release --quiet $packages
 bin=target/release
 runs=${RUNS:-100}
 out=$(mktemp -d /tmp/workbook-bench.XXXXXX)
@@ -29,8 +31,8 @@ cases=(
 printf '| example | Rust (ms) | util-linux (ms) | ratio |\n|---|---|---|---|\n'
 for case in "${cases[@]}"; do
   IFS='|' read -r name rust tools <<<"$case"
-  hyperfine --style none --warmup 5 --runs "$runs" -N --export-json "$out/rust.json" "$rust" >/dev/null
-  hyperfine --style none --warmup 5 --runs "$runs" --shell=bash --export-json "$out/tools.json" "$tools" >/dev/null
+  hyperfine --style none --warmup 5 --runs "$runs" -N --export-json "$out/rust.json" "$rust" >/dev/null 2>&1
+  hyperfine --style none --warmup 5 --runs "$runs" --shell=bash --export-json "$out/tools.json" "$tools" >/dev/null 2>&1
   python3 - "$name" "$out/rust.json" "$out/tools.json" <<'PY'
 import json, sys
 name, rust, tools = sys.argv[1], *(json.load(open(p))["results"][0] for p in sys.argv[2:])
