@@ -51,6 +51,7 @@ creates first. Read clone(2) and uts_namespaces(7).
 
 const DEFAULT_HOSTNAME: &str = "ernie";
 
+// ANCHOR: stack_size
 /// The child's stack, in bytes: 1 MiB, as in the man pages' clone(2) example.
 /// The child runs ordinary Rust code (formatting, stdio, stat, uname), which
 /// needs a few tens of KiB at most. A stack taken from the heap has no guard
@@ -58,6 +59,7 @@ const DEFAULT_HOSTNAME: &str = "ernie";
 /// memory of the child, so be generous. Pages are only backed by memory as
 /// the child touches them. A multiple of 16, for the stack-top arithmetic.
 pub(crate) const STACK_SIZE: usize = 1024 * 1024;
+// ANCHOR_END: stack_size
 
 /// How the parent calls clone(2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -268,6 +268,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: open_pidfd
 /// pidfd_open(2) with no flags. nix 0.32 has no pidfd_open, so this is
 /// rustix's; the descriptor is a std `OwnedFd`, which nix's setns accepts.
 fn open_pidfd(pid: Pid) -> Result<OwnedFd> {
@@ -291,3 +292,4 @@ fn open_pidfd(pid: Pid) -> Result<OwnedFd> {
         }
     })
 }
+// ANCHOR_END: open_pidfd

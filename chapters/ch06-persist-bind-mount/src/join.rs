@@ -52,6 +52,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: check_ns_file
 /// Open `path`, which should be a namespace file, and prove it is one of a
 /// UTS namespace. Returns the fd and the namespace's identity.
 pub(crate) fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
@@ -99,3 +100,4 @@ pub(crate) fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
     let uts_ns = NsId::of_fd("uts", &ns_fd, &path.display().to_string())?;
     Ok((ns_fd, uts_ns))
 }
+// ANCHOR_END: check_ns_file
