@@ -9,6 +9,7 @@
 
 use std::io::Write;
 
+pub mod exercise;
 mod host;
 mod limit;
 mod run;

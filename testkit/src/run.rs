@@ -183,13 +183,13 @@ impl Ran {
 
 /// A copy of a binary in a fresh 0755 directory under /tmp, which any user can
 /// reach; removed when dropped.
-struct PublicCopy {
+pub(crate) struct PublicCopy {
     dir: PathBuf,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl PublicCopy {
-    fn of(binary: &Path) -> PublicCopy {
+    pub(crate) fn of(binary: &Path) -> PublicCopy {
         let template = format!("/tmp/workbook-test-{}.XXXXXX", std::process::id());
         let dir = nix::unistd::mkdtemp(template.as_str()).expect("mkdtemp");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod dir");
@@ -219,7 +219,7 @@ impl Drop for PublicCopy {
 /// Whether an unprivileged user may create a user namespace and map itself
 /// to root in it: `None` means the tests' own user, else (uid, gid) from
 /// root. Asked once per test process.
-fn userns_allowed(as_user: Option<(u32, u32)>) -> Result<(), String> {
+pub(crate) fn userns_allowed(as_user: Option<(u32, u32)>) -> Result<(), String> {
     static ANSWER: OnceLock<Result<(), String>> = OnceLock::new();
     ANSWER
         .get_or_init(|| {
