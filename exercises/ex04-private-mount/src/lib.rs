@@ -1,0 +1,42 @@
+//! Exercise 4 (chapter 2, unshare): a mount nobody else sees.
+//!
+//! Write the two functions below:
+//!
+//! 1. [`private_tmpfs`] moves the calling process into a new mount namespace,
+//!    makes sure no mount it makes there can propagate to another namespace,
+//!    and mounts a tmpfs on `dir`.
+//! 2. [`remove_tmpfs`] unmounts it again: every mount an example makes, it
+//!    undoes.
+//!
+//! Read: unshare(2), mount_namespaces(7) ("Shared subtrees"), mount(2),
+//! umount(2).
+//!
+//! The trap: a new mount namespace is a copy of the old mount table, and the
+//! copies keep their propagation type. Where `/` is shared (systemd makes it
+//! so at boot), a mount made below it in the new namespace appears in the old
+//! one too, the host's. Before any other mount, remount `/` and everything
+//! under it private: `mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)`,
+//! which is what unshare(1) does by default. (The checks mark a mount shared
+//! on purpose, in a namespace of their own, to see whether yours leaks.)
+//!
+//! Check your work with `cargo test -p ex04-private-mount`; stuck, ask for a
+//! hint with `cargo run -p workbook -- hint ex04`.
+#![allow(unused_imports)] // some imports are for the code you will write
+
+use std::path::Path;
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, unshare};
+use workbook::Result;
+use workbook::error::Context;
+use workbook::ns::{self, NsId};
+
+/// Move into a new mount namespace, stop propagation, mount a tmpfs on `dir`.
+pub fn private_tmpfs(dir: &Path) -> Result<()> {
+    todo!("a new mount namespace, / made private, then a tmpfs on {dir:?}")
+}
+
+/// Unmount the tmpfs on `dir`.
+pub fn remove_tmpfs(dir: &Path) -> Result<()> {
+    todo!("umount2({dir:?}, 0)")
+}

@@ -1,0 +1,32 @@
+//! Exercise 7 (chapter 4, joining through /proc): the hostname over there.
+//!
+//! Write [`join_uts`]: move the calling process into the UTS namespace of
+//! process `pid` through its namespace file `/proc/PID/ns/uts` and setns(2),
+//! and return the hostname it sees there. This is what `nsenter --uts
+//! --target PID hostname` does.
+//!
+//! Read: setns(2), namespaces(7) ("The /proc/pid/ns/ directory"), nsenter(1).
+//!
+//! The traps: setns(2) takes a file descriptor, not a path: open the file
+//! first (read-only is enough; close-on-exec so no program you start
+//! inherits it). Its second argument does not choose the namespace, the
+//! descriptor does; CLONE_NEWUTS there only insists the file is a UTS one
+//! (0 would accept any type). And a process that is gone (no
+//! `/proc/PID`) is an error to return, not a panic.
+//!
+//! Check your work with `cargo test -p ex07-join-proc`; stuck, ask for a
+//! hint with `cargo run -p workbook -- hint ex07`.
+#![allow(unused_imports)] // some imports are for the code you will write
+
+use nix::fcntl::{OFlag, open};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use workbook::Result;
+use workbook::error::Context;
+use workbook::ns;
+
+/// Join the UTS namespace of process `pid`; return the hostname seen there.
+pub fn join_uts(pid: Pid) -> Result<String> {
+    todo!("open /proc/{pid}/ns/uts, setns(fd, CLONE_NEWUTS), then gethostname()")
+}

@@ -1,0 +1,38 @@
+//! Exercise 8 (chapter 4, joining through /proc): without root, user first.
+//!
+//! Write [`join_user_then_uts`]: move the calling process into the UTS
+//! namespace of process `pid`, and into its user namespace when that is not
+//! already the caller's. It must work for root, and for a user without
+//! privilege whose target sits in a user namespace that user created (as
+//! `unshare --user --map-root-user --uts` makes).
+//!
+//! Read: setns(2), user_namespaces(7) ("Capabilities"), namespaces(7).
+//!
+//! The traps: joining a UTS namespace needs CAP_SYS_ADMIN in the user
+//! namespace that owns it. Without root you have that only inside a user
+//! namespace of your own, so join the user namespace first; the other order
+//! fails with EPERM. A namespace file names one namespace, so that is two
+//! setns(2) calls, two descriptors: open both before moving. Joining the user
+//! namespace you are already in fails with EINVAL: compare identities first.
+//! And the kernel refuses CLONE_NEWUSER to a process with threads (the checks
+//! run your code on a process with one).
+//!
+//! Check your work with `cargo test -p ex08-join-user-first`; stuck, ask for
+//! a hint with `cargo run -p workbook -- hint ex08`.
+#![allow(unused_imports)] // some imports are for the code you will write
+
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::{OFlag, open};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use workbook::Result;
+use workbook::error::Context;
+use workbook::ns::{self, NsId};
+
+/// Join the UTS namespace of process `pid`, and first its user namespace if
+/// that is not the caller's.
+pub fn join_user_then_uts(pid: Pid) -> Result<()> {
+    todo!("open /proc/{pid}/ns/user and uts; setns the user one (if not ours), then uts")
+}

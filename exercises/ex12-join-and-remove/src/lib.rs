@@ -1,0 +1,44 @@
+//! Exercise 12 (chapter 6, persisting a namespace): join it, then clean up.
+//!
+//! A UTS namespace was kept alive on the file `path` by a bind mount of its
+//! namespace file (exercise 11); the process it came from has exited. Write:
+//!
+//! 1. [`join_file`]: move the calling process into that namespace, through
+//!    the file, as `nsenter --uts=FILE` does.
+//! 2. [`remove`]: undo it: unmount the namespace from `path`, then delete
+//!    the file. Only if `path` really is a namespace bound there: refuse
+//!    anything else (a plain file, another mount), leaving it untouched.
+//!
+//! Read: setns(2), umount(2), namespaces(7), stat(2).
+//!
+//! The traps: a file with a namespace bound on it is, to every call, the
+//! nsfs file itself; the file underneath comes back only after umount(2).
+//! So check before unmounting: an nsfs file has the device (st_dev) of the
+//! nsfs filesystem, the same as `/proc/self/ns/uts` leads to. Look at the
+//! path itself (lstat), not where a symlink points. Never unmount, never
+//! delete what is not yours.
+//!
+//! Check your work with `cargo test -p ex12-join-and-remove`; stuck, ask for
+//! a hint with `cargo run -p workbook -- hint ex12`.
+#![allow(unused_imports)] // some imports are for the code you will write
+
+use std::fs;
+use std::path::Path;
+
+use nix::fcntl::{OFlag, open};
+use nix::mount::{MntFlags, umount2};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::{Mode, lstat, stat};
+use workbook::error::Context;
+use workbook::{Error, Result};
+
+/// Join the UTS namespace bound on the file `path`.
+pub fn join_file(path: &Path) -> Result<()> {
+    todo!("open {path:?} and setns(fd, CLONE_NEWUTS)")
+}
+
+/// Unmount the namespace bound on `path` and delete the file; refuse, and
+/// change nothing, if `path` is not a namespace file.
+pub fn remove(path: &Path) -> Result<()> {
+    todo!("refuse unless {path:?} is on nsfs; then umount2 and unlink")
+}

@@ -1,0 +1,59 @@
+//! Exercise 11 (chapter 6, persisting a namespace): outliving its processes.
+//!
+//! Write [`persist_uts`]: keep the UTS namespace of process `pid` alive on
+//! the file `path`, by bind-mounting `/proc/PID/ns/uts` onto it, so that the
+//! namespace lives on after that process ends, for anyone to join through
+//! the file (exercise 12). This is what `unshare --uts=FILE` does.
+//!
+//! Read: mount(2) (MS_BIND), namespaces(7) ("The /proc/pid/ns/ directory":
+//! "bind mounting one of the files ... keeps the namespace alive"),
+//! mount_namespaces(7).
+//!
+//! The traps: a bind mount needs a target that exists, here an empty file
+//! you create. Create it with O_EXCL: never mount over a file that is not
+//! yours (a learner's notes, a symlink an attacker planted); if the path
+//! exists, refuse. If the mount then fails, remove the file you made. And
+//! the mount belongs to the mount namespace it is made in: the checks run
+//! your code in a private one of their own, so the host never sees it.
+//!
+//! Check your work with `cargo test -p ex11-persist-ns`; stuck, ask for a
+//! hint with `cargo run -p workbook -- hint ex11`.
+// STUB: #![allow(unused_imports)] // some imports are for the code you will write
+
+use std::fs::{self, OpenOptions};
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+use nix::unistd::Pid;
+use workbook::error::Context;
+use workbook::{Error, Result};
+
+/// Bind-mount `/proc/PID/ns/uts` onto a new empty file at `path`.
+pub fn persist_uts(pid: Pid, path: &Path) -> Result<()> {
+    // STUB: todo!("create {path:?} (O_EXCL), then bind-mount /proc/{pid}/ns/uts onto it")
+    // BEGIN SOLUTION
+    // create_new is O_CREAT | O_EXCL: fails with EEXIST if anything (a file,
+    // a directory, a symlink, even a dangling one) is already there.
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .call(|| format!("open({}, O_CREAT | O_EXCL)", path.display()))?;
+    let source = format!("/proc/{pid}/ns/uts");
+    if let Err(errno) = mount(
+        Some(source.as_str()),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
+        // Undo what this function did, and only that: the file it made.
+        let _ = fs::remove_file(path);
+        return Err(Error::sys(
+            format!("mount({source}, {}, NULL, MS_BIND, NULL)", path.display()),
+            errno,
+        ));
+    }
+    Ok(())
+    // END SOLUTION
+}
