@@ -14,6 +14,12 @@
 //!   exercise's own checks (`exercises/<package>/tests/<id>.rs`, written by
 //!   hand) against the solution.
 //!
+//! To add an exercise: copy a pair of crates (`solutions/exNN-*` and
+//! `exercises/exNN-*`, each with its Cargo.toml and `src/lib.rs`, since
+//! cargo refuses a workspace with a member it cannot load), rename them, list
+//! the new one in `exercises/exercises.toml`, write the solution and the
+//! checks, then `generate`.
+//!
 //! The two crates have different library names (`ex03_unshare_uts` and
 //! `ex03_unshare_uts_solution`): with one name, `cargo build --workspace`
 //! warns that both write `target/debug/libex03_unshare_uts.rlib`. The
