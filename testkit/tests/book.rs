@@ -581,9 +581,9 @@ fn relative_links_between_pages_resolve() {
     problems.assert_none("the book's links");
 }
 
-/// `(package, chapter)` of each exercise in exercises/exercises.toml, in
-/// its order: a `[[exercise]]` table per exercise, `key = "value"` lines.
-fn exercises() -> Vec<(String, String)> {
+/// `(package, chapter, title)` of each exercise in exercises/exercises.toml,
+/// in its order: a `[[exercise]]` table per exercise, `key = "value"` lines.
+fn exercises() -> Vec<(String, String, String)> {
     let Ok(text) = fs::read_to_string(repo().join("exercises/exercises.toml")) else {
         return Vec::new();
     };
@@ -601,7 +601,10 @@ fn exercises() -> Vec<(String, String)> {
     }
     tables
         .into_iter()
-        .filter_map(|t| Some((t.get("package")?.clone(), t.get("chapter")?.clone())))
+        .filter_map(|t| {
+            let get = |key: &str| t.get(key).cloned();
+            Some((get("package")?, get("chapter")?, get("title")?))
+        })
         .collect()
 }
 
@@ -614,7 +617,14 @@ fn each_chapter_page_names_its_exercises() {
         let Ok(text) = fs::read_to_string(&page) else {
             continue; // reported by the summary test
         };
-        for (package, _) in all.iter().filter(|(_, ch)| *ch == chapter) {
+        for (package, _, title) in all.iter().filter(|(_, ch, _)| *ch == chapter) {
+            if !text.contains(&format!(": {title}\n")) {
+                problems.at(
+                    &page,
+                    1,
+                    format!("no heading for {package}, titled {title:?} in exercises.toml"),
+                );
+            }
             if !text.contains(&format!("cargo test -p {package}")) {
                 problems.at(
                     &page,
@@ -636,7 +646,7 @@ fn each_chapter_page_names_its_exercises() {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
                     .collect();
-                let known = all.iter().any(|(package, _)| *package == name);
+                let known = all.iter().any(|(package, _, _)| *package == name);
                 if !known && name.trim_end_matches('-') != "exNN" {
                     problems.at(
                         &page,
