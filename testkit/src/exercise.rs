@@ -162,7 +162,10 @@ fn child_main(exercise: &'static str, cases: &[Case], args: &[String]) -> ExitCo
     let result = (|| {
         // As the chapters do when not root, but silently: the output shown
         // under a failure is the learner's.
-        if user == Some("unprivileged") && case.user_ns && !workbook::userns::has_cap_sys_admin() {
+        if user == Some("unprivileged")
+            && case.user_ns
+            && !workbook::userns::has_cap_sys_admin()
+        {
             new_user_namespace()?;
         }
         (case.body)()?;
@@ -221,7 +224,9 @@ pub fn call<T, E: Display>(what: &str, result: Result<T, E>) -> Result<T, String
 
 /// A step of the test's own: its error says the test could not set up.
 pub fn setup<T, E: Display>(what: &str, result: Result<T, E>) -> Result<T, String> {
-    result.map_err(|err| format!("the test could not set up ({what}): {}", first_line(&err)))
+    result.map_err(|err| {
+        format!("the test could not set up ({what}): {}", first_line(&err))
+    })
 }
 
 /// `Err(why())` unless `ok`.
@@ -352,7 +357,9 @@ impl Parked {
         let child = self::setup("fork()", child)?;
         if !self::setup("read(pipe)", ready_rx.wait())? {
             drop(child);
-            return Err("a helper process of the test ended before it was ready".into());
+            return Err(
+                "a helper process of the test ended before it was ready".into()
+            );
         }
         Ok(Parked {
             release: release_tx,
@@ -389,7 +396,9 @@ impl Report {
             .rev()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
-            .ok_or_else(|| format!("the case did not report {key:?} (a bug in the test)"))
+            .ok_or_else(|| {
+                format!("the case did not report {key:?} (a bug in the test)")
+            })
     }
 
     pub fn pid(&self, key: &str) -> Result<Pid, String> {
@@ -463,7 +472,11 @@ pub fn host_ns(ns_type: &str) -> Result<NsId, String> {
 
 /// The identity of the nsfs file at `path` as process `pid` sees it (through
 /// `/proc/PID/root`, so in its mount namespace).
-pub fn ns_file_in(pid: Pid, ns_type: &'static str, path: &Path) -> Result<NsId, String> {
+pub fn ns_file_in(
+    pid: Pid,
+    ns_type: &'static str,
+    path: &Path,
+) -> Result<NsId, String> {
     let seen = path_in(pid, path);
     NsId::of_file(ns_type, &seen).map_err(|e| first_line(&e))
 }
@@ -531,10 +544,12 @@ fn join_uts_of(pid: Pid) -> Result<String, String> {
     let theirs = ns_of(pid, "user")?;
     let ours = ns_of(getpid(), "user")?;
     if theirs != ours && !workbook::userns::has_cap_sys_admin() {
-        setns(open("user")?, CloneFlags::CLONE_NEWUSER).map_err(|e| format!("setns(user): {e}"))?;
+        setns(open("user")?, CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| format!("setns(user): {e}"))?;
     }
     setns(uts, CloneFlags::CLONE_NEWUTS).map_err(|e| format!("setns(uts): {e}"))?;
-    let name = nix::unistd::gethostname().map_err(|e| format!("gethostname: {e}"))?;
+    let name =
+        nix::unistd::gethostname().map_err(|e| format!("gethostname: {e}"))?;
     Ok(name.to_string_lossy().into_owned())
 }
 
@@ -551,7 +566,8 @@ pub struct Mount {
 /// The mount table of process `pid`'s mount namespace.
 pub fn mounts_of(pid: Pid) -> Result<Vec<Mount>, String> {
     let path = format!("/proc/{pid}/mountinfo");
-    let text = fs::read_to_string(&path).map_err(|e| format!("could not read {path}: {e}"))?;
+    let text = fs::read_to_string(&path)
+        .map_err(|e| format!("could not read {path}: {e}"))?;
     Ok(text
         .lines()
         .filter_map(|line| {
@@ -608,7 +624,8 @@ fn parent_main(exercise: &'static str, cases: &[Case], args: &[String]) -> ExitC
     let start = Instant::now();
     let quiet = args.iter().any(|a| a == "-q" || a == "--quiet");
     let filter = args.iter().find(|a| !a.starts_with('-'));
-    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| exercise.into());
+    let package =
+        std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| exercise.into());
     let mut runs = Vec::new();
     for case in cases {
         if filter.is_some_and(|f| !case.name.contains(f.as_str())) {
@@ -649,13 +666,17 @@ fn parent_main(exercise: &'static str, cases: &[Case], args: &[String]) -> ExitC
         };
         match quiet {
             false => println!("{word}"),
-            true if matches!(verdict, Verdict::Fail { .. }) => println!("test {label} ... {word}"),
+            true if matches!(verdict, Verdict::Fail { .. }) => {
+                println!("test {label} ... {word}")
+            }
             true => {}
         }
         match verdict {
             Verdict::Pass => passed += 1,
             Verdict::Skip(_) => ignored += 1,
-            Verdict::Fail { reason, output } => failures.push((label, reason, output)),
+            Verdict::Fail { reason, output } => {
+                failures.push((label, reason, output))
+            }
         }
     }
     if !failures.is_empty() {
@@ -731,7 +752,8 @@ impl Watch {
             return Err(format!("pidfd_open({pid}) failed: {}", Errno::last()));
         }
         // Safety: the kernel just returned this descriptor; nothing else owns it.
-        let pidfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+        let pidfd =
+            unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
         Ok(Watch {
             pipe,
             pidfd,
@@ -749,7 +771,9 @@ impl Watch {
         loop {
             if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=at).collect();
-                return Event::Line(String::from_utf8_lossy(&line[..at]).into_owned());
+                return Event::Line(
+                    String::from_utf8_lossy(&line[..at]).into_owned(),
+                );
             }
             if self.eof {
                 if self.buf.is_empty() {
@@ -788,7 +812,9 @@ fn poll(fds: &[&OwnedFd], deadline: Instant) -> Vec<bool> {
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
         // Safety: `pollfds` is a valid array of `len` pollfd structures.
-        let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
+        let n = unsafe {
+            libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms)
+        };
         if n < 0 && Errno::last() == Errno::EINTR {
             continue;
         }
@@ -872,7 +898,9 @@ impl Runner {
         drop(cmd);
         let mut child = match spawned {
             Ok(child) => child,
-            Err(err) => return fail(format!("could not start the test binary: {err}")),
+            Err(err) => {
+                return fail(format!("could not start the test binary: {err}"));
+            }
         };
         let child_pid = Pid::from_raw(child.id() as i32);
         let mut watch = match Watch::new(read_end, child_pid) {
@@ -906,13 +934,14 @@ impl Runner {
                     let (kind, text) = rest.split_once(' ').unwrap_or((rest, ""));
                     match kind {
                         "report" => {
-                            let (key, value) = text.split_once(' ').unwrap_or((text, ""));
+                            let (key, value) =
+                                text.split_once(' ').unwrap_or((text, ""));
                             report.entries.push((key.to_owned(), value.to_owned()));
                         }
                         // `panic PID sentence`
-                        "panic" => {
-                            reasons.push(text.split_once(' ').map_or(text, |(_, s)| s).to_owned())
-                        }
+                        "panic" => reasons.push(
+                            text.split_once(' ').map_or(text, |(_, s)| s).to_owned(),
+                        ),
                         "fail" => reasons.push(text.to_owned()),
                         "ready" if parked.is_none() => {
                             let pid = text.parse().map_or(child_pid, Pid::from_raw);
@@ -974,7 +1003,9 @@ impl Runner {
             });
         }
         if all.is_empty() && parked.is_none() {
-            all.push("the case ended without being checked (a bug in the test)".into());
+            all.push(
+                "the case ended without being checked (a bug in the test)".into(),
+            );
         }
         if let (true, Some(after)) = (all.is_empty(), case.after) {
             if let Err(why) = after(&report) {
@@ -1027,5 +1058,6 @@ fn fail(reason: String) -> Verdict {
 }
 
 fn signal_name(signal: i32) -> String {
-    Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.to_string())
+    Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.to_string())
 }

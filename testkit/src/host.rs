@@ -14,7 +14,8 @@ pub fn host_hostname() -> String {
 /// The test thread's namespace of `ns_type`, as `uts:[4026531838]`. Read
 /// from `/proc/thread-self`: every test runs on a thread of its own.
 pub fn host_ns(ns_type: &str) -> String {
-    let link = fs::read_link(format!("/proc/thread-self/ns/{ns_type}")).expect("readlink ns");
+    let link = fs::read_link(format!("/proc/thread-self/ns/{ns_type}"))
+        .expect("readlink ns");
     link.to_string_lossy().into_owned()
 }
 
@@ -42,7 +43,8 @@ pub struct HostState {
 
 impl HostState {
     pub fn capture() -> HostState {
-        let mountinfo = fs::read_to_string("/proc/thread-self/mountinfo").expect("mountinfo");
+        let mountinfo =
+            fs::read_to_string("/proc/thread-self/mountinfo").expect("mountinfo");
         let mounts = mountinfo
             .lines()
             .map(|line| {

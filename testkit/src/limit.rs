@@ -16,7 +16,8 @@ use std::process::Command;
 pub(crate) fn with_zero_limit(cmd: &mut Command, ns_type: &str) {
     let uid_map = format!("0 {} 1", nix::unistd::geteuid());
     let gid_map = format!("0 {} 1", nix::unistd::getegid());
-    let limit = CString::new(format!("/proc/sys/user/max_{ns_type}_namespaces")).unwrap();
+    let limit =
+        CString::new(format!("/proc/sys/user/max_{ns_type}_namespaces")).unwrap();
     // Safety: the hook runs in the forked child before exec; it only makes
     // system calls on memory prepared above.
     unsafe {

@@ -112,7 +112,10 @@ impl Example {
     /// Run without any capability, as uid 65534 of a user namespace whose
     /// `max_user_namespaces` is 0, so the example's own rootless entry is
     /// refused with ENOSPC.
-    pub fn run_unprivileged_with_zero_userns_limit(&self, args: &[&str]) -> Option<Ran> {
+    pub fn run_unprivileged_with_zero_userns_limit(
+        &self,
+        args: &[&str],
+    ) -> Option<Ran> {
         if let Err(why) = userns_allowed(None) {
             return skip(&why);
         }
@@ -126,9 +129,9 @@ impl Example {
             .stdin(Stdio::null())
             .env_remove("RUST_BACKTRACE")
             .env_remove("RUST_LIB_BACKTRACE");
-        let output = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", self.path.display()));
+        let output = cmd.output().unwrap_or_else(|e| {
+            panic!("could not start {}: {e}", self.path.display())
+        });
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         // Whatever else a test expects, nothing may panic.
@@ -192,7 +195,8 @@ impl PublicCopy {
     pub(crate) fn of(binary: &Path) -> PublicCopy {
         let template = format!("/tmp/workbook-test-{}.XXXXXX", std::process::id());
         let dir = nix::unistd::mkdtemp(template.as_str()).expect("mkdtemp");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod dir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
+            .expect("chmod dir");
         let path = dir.join(binary.file_name().expect("binary name"));
         // cp(1) writes the copy, not this process: a file this process held
         // open for writing would be inherited by every child another test
@@ -205,7 +209,8 @@ impl PublicCopy {
             .status()
             .expect("start cp");
         assert!(copied.success(), "cp {} failed", binary.display());
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .expect("chmod binary");
         PublicCopy { dir, path }
     }
 }

@@ -57,7 +57,9 @@ impl ExternalTarget {
                 let _ = stderr.read_to_string(&mut err);
             }
             let status = child.wait().expect("wait for the target");
-            let why = format!("the target {command:?} did not start ({status}): {line}{err}");
+            let why = format!(
+                "the target {command:?} did not start ({status}): {line}{err}"
+            );
             match user {
                 User::Root => panic!("{why}"),
                 User::Unprivileged => return skip(&why),

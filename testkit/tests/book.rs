@@ -91,7 +91,8 @@ fn pages() -> Vec<PathBuf> {
 }
 
 fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// `a/b/../c` -> `a/c`, without touching the filesystem.
@@ -187,7 +188,8 @@ fn includes(problems: &mut Problems) -> Vec<Include> {
                 if escaped {
                     continue;
                 }
-                let (command, arg) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+                let (command, arg) =
+                    body.split_once(char::is_whitespace).unwrap_or((body, ""));
                 if command != "include" {
                     problems.at(
                         &page,
@@ -204,7 +206,11 @@ fn includes(problems: &mut Problems) -> Vec<Include> {
                 let part = match parse_part(spec) {
                     Ok(part) => part,
                     Err(why) => {
-                        problems.at(&page, i + 1, format!("{{{{#include {arg}}}}}: {why}"));
+                        problems.at(
+                            &page,
+                            i + 1,
+                            format!("{{{{#include {arg}}}}}: {why}"),
+                        );
                         continue;
                     }
                 };
@@ -240,7 +246,9 @@ fn anchor_lines(text: &str, marker: &str, name: &str) -> Vec<usize> {
             line.match_indices(marker).any(|(at, _)| {
                 let rest = line[at + marker.len()..].trim_start();
                 rest.strip_prefix(name).is_some_and(|after| {
-                    !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+                    !after.starts_with(|c: char| {
+                        c.is_alphanumeric() || c == '_' || c == '-'
+                    })
                 })
             })
         })
@@ -282,7 +290,9 @@ fn every_chapter_has_its_page_in_the_summary_in_crate_order() {
             None => problems.at(
                 &summary_path,
                 1,
-                format!("no page for the chapter crate {chapter}: add [title]({page})"),
+                format!(
+                    "no page for the chapter crate {chapter}: add [title]({page})"
+                ),
             ),
             Some(index) => {
                 if let Some((before, name)) = &previous {
@@ -388,9 +398,9 @@ fn four_line_header(text: &str) -> Result<(), String> {
     }
     for line in &lines[1..3] {
         let key = line.split_once(": ").map(|(key, _)| key);
-        if !key
-            .is_some_and(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        {
+        if !key.is_some_and(|k| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        }) {
             return Err(format!("header line {line:?} is not `key: value`"));
         }
     }
@@ -469,7 +479,8 @@ fn every_output_block_is_a_snapshot_the_tests_check() {
                 in_fence = !in_fence;
                 continue;
             }
-            let looks_like_output = line.contains("process <P") || line.contains(":[A]");
+            let looks_like_output =
+                line.contains("process <P") || line.contains(":[A]");
             if in_fence && looks_like_output && !line.contains("{{#include") {
                 problems.at(
                     &page,
@@ -573,7 +584,11 @@ fn relative_links_between_pages_resolve() {
                 let file = target.split('#').next().unwrap_or(target);
                 let dir = page.parent().expect("a page is in a directory");
                 if !dir.join(file).is_file() {
-                    problems.at(&page, i + 1, format!("link to {target}: no such file"));
+                    problems.at(
+                        &page,
+                        i + 1,
+                        format!("link to {target}: no such file"),
+                    );
                 }
             }
         }
@@ -584,14 +599,16 @@ fn relative_links_between_pages_resolve() {
 /// `(package, chapter, title)` of each exercise in exercises/exercises.toml,
 /// in its order: a `[[exercise]]` table per exercise, `key = "value"` lines.
 fn exercises() -> Vec<(String, String, String)> {
-    let Ok(text) = fs::read_to_string(repo().join("exercises/exercises.toml")) else {
+    let Ok(text) = fs::read_to_string(repo().join("exercises/exercises.toml"))
+    else {
         return Vec::new();
     };
     let mut tables: Vec<BTreeMap<String, String>> = Vec::new();
     for line in text.lines().map(str::trim) {
         if line == "[[exercise]]" {
             tables.push(BTreeMap::new());
-        } else if let (Some(table), Some((key, value))) = (tables.last_mut(), line.split_once('='))
+        } else if let (Some(table), Some((key, value))) =
+            (tables.last_mut(), line.split_once('='))
         {
             if !line.starts_with('#') {
                 let value = value.trim().trim_matches('"');

@@ -78,8 +78,13 @@ fn all_examples_leave_the_host_unchanged() {
             // user namespace hears which call, why, and the fix.
             if let Some(run) = example.run_unprivileged_with_zero_userns_limit(&[]) {
                 let err = run.failure(1);
-                for expected in ["unshare(CLONE_NEWUSER)", "ENOSPC", "max_user_namespaces"] {
-                    assert!(err.contains(expected), "{name}: {expected} not in {err}");
+                for expected in
+                    ["unshare(CLONE_NEWUSER)", "ENOSPC", "max_user_namespaces"]
+                {
+                    assert!(
+                        err.contains(expected),
+                        "{name}: {expected} not in {err}"
+                    );
                 }
                 ran += 1;
             }

@@ -55,9 +55,9 @@ impl Args {
         let Some(arg) = self.rest.pop_front() else {
             return Ok(None);
         };
-        let text = arg
-            .into_string()
-            .map_err(|arg| Error::usage(format!("{what} {arg:?} is not valid UTF-8")))?;
+        let text = arg.into_string().map_err(|arg| {
+            Error::usage(format!("{what} {arg:?} is not valid UTF-8"))
+        })?;
         if text.starts_with('-') && text.len() > 1 && text.parse::<i64>().is_err() {
             return Err(Error::usage(format!("unknown option {text:?}")));
         }
@@ -74,7 +74,9 @@ impl Args {
     pub fn finish(mut self) -> Result<()> {
         match self.rest.pop_front() {
             None => Ok(()),
-            Some(extra) => Err(Error::usage(format!("unexpected argument {extra:?}"))),
+            Some(extra) => {
+                Err(Error::usage(format!("unexpected argument {extra:?}")))
+            }
         }
     }
 }

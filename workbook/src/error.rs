@@ -45,7 +45,11 @@ impl Error {
     }
 
     /// A failed system call whose hint the caller knows better.
-    pub fn sys_with_hint(call: impl Into<String>, errno: Errno, hint: impl Into<String>) -> Self {
+    pub fn sys_with_hint(
+        call: impl Into<String>,
+        errno: Errno,
+        hint: impl Into<String>,
+    ) -> Self {
         Error::Sys {
             call: call.into(),
             errno,

@@ -140,7 +140,9 @@ fn seccomp_filtered() -> bool {
 
 /// Which of the known blockers of unprivileged user namespaces is set here.
 fn userns_blocked() -> String {
-    if read_setting("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+    if read_setting("/proc/sys/kernel/unprivileged_userns_clone").as_deref()
+        == Some("0")
+    {
         return "this kernel forbids unprivileged user namespaces \
                 (kernel.unprivileged_userns_clone=0, a Debian setting). Fix: \
                 `sudo sysctl -w kernel.unprivileged_userns_clone=1`, or run as root"
@@ -161,7 +163,8 @@ fn userns_blocked() -> String {
 }
 
 fn apparmor_or_generic() -> String {
-    if read_setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+    if read_setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+        .as_deref()
         == Some("1")
     {
         return "AppArmor lets unprivileged programs create a user namespace but takes every \
@@ -229,7 +232,10 @@ mod tests {
 
     #[test]
     fn setns_eperm_mentions_cap_sys_admin() {
-        assert!(for_call("setns(fd, CLONE_NEWUTS)", Errno::EPERM).contains("CAP_SYS_ADMIN"));
+        assert!(
+            for_call("setns(fd, CLONE_NEWUTS)", Errno::EPERM)
+                .contains("CAP_SYS_ADMIN")
+        );
     }
 
     #[test]

@@ -63,7 +63,9 @@ fn main() -> ExitCode {
             }
         }
         [] => Err(Usage("missing command".into())),
-        [command, ..] => Err(Usage(format!("unknown command or arguments: {command:?}"))),
+        [command, ..] => {
+            Err(Usage(format!("unknown command or arguments: {command:?}")))
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

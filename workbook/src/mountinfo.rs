@@ -48,7 +48,9 @@ fn parse(text: &[u8]) -> Vec<Mount> {
             let dash = fields.iter().skip(6).position(|f| *f == b"-")? + 6;
             let fstype = fields.get(dash + 1)?;
             Some(Mount {
-                mount_point: PathBuf::from(OsString::from_vec(unescape(mount_point))),
+                mount_point: PathBuf::from(OsString::from_vec(unescape(
+                    mount_point,
+                ))),
                 fstype: String::from_utf8_lossy(fstype).into_owned(),
             })
         })
@@ -61,9 +63,9 @@ fn unescape(field: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
     while i < field.len() {
-        let octal = field
-            .get(i + 1..i + 4)
-            .filter(|digits| digits.iter().all(|d| (b'0'..=b'7').contains(d)) && digits[0] <= b'3');
+        let octal = field.get(i + 1..i + 4).filter(|digits| {
+            digits.iter().all(|d| (b'0'..=b'7').contains(d)) && digits[0] <= b'3'
+        });
         match (field[i], octal) {
             (b'\\', Some(digits)) => {
                 out.push(digits.iter().fold(0u8, |n, d| n * 8 + (d - b'0')));

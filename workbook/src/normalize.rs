@@ -184,7 +184,9 @@ fn temp_dirs(text: &str, tmp: &str) -> String {
         out.push_str(&rest[..at]);
         let after = &rest[at + prefix.len()..];
         let name_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            })
             .unwrap_or(after.len());
         let name = &after[..name_len];
         out.push_str("$TMP/");
@@ -207,7 +209,8 @@ mod tests {
 
     #[test]
     fn labels_by_type_and_first_appearance() {
-        let text = "uts:[4026531838] uts:[4026532247] net:[4026531840] uts:[4026531838]";
+        let text =
+            "uts:[4026531838] uts:[4026532247] net:[4026531840] uts:[4026531838]";
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "uts:[A] uts:[B] net:[A] uts:[A]"
@@ -241,7 +244,8 @@ mod tests {
 
     #[test]
     fn uid_of_the_rootless_line() {
-        let text = "not root (uid 1000): entered user:[4026532250] (uid_map \"0 1000 1\")";
+        let text =
+            "not root (uid 1000): entered user:[4026532250] (uid_map \"0 1000 1\")";
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "not root (uid <uid>): entered user:[A] (uid_map \"0 <uid> 1\")"

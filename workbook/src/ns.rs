@@ -64,7 +64,8 @@ impl NsId {
     /// a file a namespace was bind-mounted on.
     pub fn of_file(ns_type: &'static str, path: impl AsRef<Path>) -> Result<NsId> {
         let path = path.as_ref();
-        let st = stat(path).map_err(|e| Error::sys(format!("stat({})", path.display()), e))?;
+        let st = stat(path)
+            .map_err(|e| Error::sys(format!("stat({})", path.display()), e))?;
         Ok(NsId {
             ns_type,
             dev: st.st_dev,
@@ -87,8 +88,9 @@ impl NsId {
     /// The namespace of type `ns_type` (`uts`, `net`, ..., or a
     /// `*_for_children` link) that process `proc` is in.
     pub fn of(proc: Proc, ns_type: &str) -> Result<NsId> {
-        let kind = type_name(ns_type)
-            .ok_or_else(|| Error::refused(format!("{ns_type:?} is not a namespace type"), ""))?;
+        let kind = type_name(ns_type).ok_or_else(|| {
+            Error::refused(format!("{ns_type:?} is not a namespace type"), "")
+        })?;
         NsId::of_file(kind, proc.ns_path(ns_type))
     }
 
@@ -160,7 +162,9 @@ pub fn ensure_new(before: NsId, after: NsId) -> Result<()> {
 pub fn ensure_joined(wanted: NsId, now: NsId) -> Result<()> {
     if wanted != now {
         return Err(Error::refused(
-            format!("setns(2) succeeded, yet this process is in {now}, not {wanted}"),
+            format!(
+                "setns(2) succeeded, yet this process is in {now}, not {wanted}"
+            ),
             "",
         ));
     }

@@ -104,7 +104,9 @@ impl Child {
                 }
                 Ok(_) => continue,
                 Err(Errno::EINTR) => continue,
-                Err(errno) => return Err(Error::sys(format!("waitpid({pid})"), errno)),
+                Err(errno) => {
+                    return Err(Error::sys(format!("waitpid({pid})"), errno));
+                }
             }
         }
     }
@@ -129,7 +131,10 @@ impl Drop for Child {
 ///
 /// `close_in_child` are pipe ends the child must not keep open: a child that
 /// holds a copy of the end it waits on would never see end-of-file.
-pub fn fork_child(close_in_child: &[i32], body: impl FnOnce() -> Result<()>) -> Result<Child> {
+pub fn fork_child(
+    close_in_child: &[i32],
+    body: impl FnOnce() -> Result<()>,
+) -> Result<Child> {
     // Lines still in our stdout buffer would otherwise be printed twice, once
     // by each process.
     let _ = std::io::stdout().flush();

@@ -40,7 +40,8 @@ impl Target {
         let child = process::fork_child(
             &process::raw_ends(&[&release_tx], &[&ready_rx]),
             move || {
-                unshare(flags).call(|| format!("unshare({})", ns::flag_names(flags)))?;
+                unshare(flags)
+                    .call(|| format!("unshare({})", ns::flag_names(flags)))?;
                 let mut after = Vec::new();
                 for old in &before {
                     let new = NsId::current(old.ns_type)?;
@@ -48,7 +49,8 @@ impl Target {
                     ns::ensure_new(*old, new)?;
                     after.push(new.to_string());
                 }
-                sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
+                sethostname(hostname)
+                    .call(|| format!("sethostname(\"{hostname}\")"))?;
                 println!(
                     "process {} (target): unshare({}) -> {}; hostname \"{hostname}\"",
                     std::process::id(),

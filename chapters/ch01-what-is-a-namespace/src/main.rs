@@ -62,8 +62,8 @@ fn lesson(args: Args) -> Result<()> {
         let path = format!("/proc/self/ns/{link}");
         // readlink(2) gives the text `type:[inode]`; stat(2) gives the pair
         // that identifies the namespace.
-        let text =
-            readlink(path.as_str()).map_err(|e| Error::sys(format!("readlink({path})"), e))?;
+        let text = readlink(path.as_str())
+            .map_err(|e| Error::sys(format!("readlink({path})"), e))?;
         let id = NsId::of(Proc::Current, link)?;
         println!("  {link:<18} {}", text.to_string_lossy());
         parent_ns.push(id);
@@ -72,14 +72,18 @@ fn lesson(args: Args) -> Result<()> {
 
     // ANCHOR: identity
     let uts = NsId::current("uts")?;
-    println!("a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:");
+    println!(
+        "a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:"
+    );
     println!(
         "  stat(/proc/self/ns/uts) -> st_dev {}:{}, st_ino {}",
         major(uts.dev),
         minor(uts.dev),
         uts.ino
     );
-    println!("  the number in the link text is that st_ino; compare st_dev as well, since");
+    println!(
+        "  the number in the link text is that st_ino; compare st_dev as well, since"
+    );
     println!("  inode numbers are only unique within one filesystem");
     // ANCHOR_END: identity
 

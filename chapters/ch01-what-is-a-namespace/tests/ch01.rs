@@ -15,7 +15,8 @@ fn ns_lines(out: &str) -> Vec<(String, String)> {
             let mut words = line.split_whitespace();
             let link = words.next()?;
             let id = words.next_back()?;
-            (line.starts_with("  ") && id.ends_with(']')).then(|| (link.to_owned(), id.to_owned()))
+            (line.starts_with("  ") && id.ends_with(']'))
+                .then(|| (link.to_owned(), id.to_owned()))
         })
         .collect()
 }

@@ -58,7 +58,9 @@ fn lesson(mut args: Args) -> Result<()> {
     let mnt_before = NsId::current("mnt")?;
     let uts_before = NsId::current("uts")?;
     let host_name = ns::hostname()?;
-    println!("process {me} starts in {mnt_before} {uts_before}, hostname \"{host_name}\"");
+    println!(
+        "process {me} starts in {mnt_before} {uts_before}, hostname \"{host_name}\""
+    );
     // ANCHOR_END: before
 
     // ANCHOR: tempdir
@@ -84,7 +86,8 @@ fn lesson(mut args: Args) -> Result<()> {
     let (seen_tx, seen_rx) = process::channel()?;
     let close_in_witness = process::raw_ends(&[&look_tx], &[&seen_rx]);
     let witness_sees = {
-        let (path, file, host_name) = (path.clone(), file.clone(), host_name.clone());
+        let (path, file, host_name) =
+            (path.clone(), file.clone(), host_name.clone());
         move || {
             // End-of-file instead of a byte: the process gave up before
             // there was anything to see, and has printed its error.
@@ -179,7 +182,9 @@ fn lesson(mut args: Args) -> Result<()> {
     let fstype = mountinfo::top_mount_at(&path)?
         .map(|m| m.fstype)
         .unwrap_or_else(|| "nothing".into());
-    println!("process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there");
+    println!(
+        "process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there"
+    );
     fs::write(&file, "written in a mount namespace of its own\n")
         .call(|| format!("write({})", file.display()))?;
     println!("process {me}: wrote {}", file.display());
@@ -303,7 +308,8 @@ impl TempDir {
 
     fn remove(mut self) -> Result<()> {
         self.removed = true;
-        fs::remove_dir(&self.path).call(|| format!("rmdir(\"{}\")", self.path.display()))
+        fs::remove_dir(&self.path)
+            .call(|| format!("rmdir(\"{}\")", self.path.display()))
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use testkit::{
-    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line, quoted_after,
-    temp_entries,
+    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line,
+    quoted_after, temp_entries,
 };
 
 const TEMP_PREFIX: &str = "ch02-unshare.";
@@ -76,7 +76,10 @@ fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
         ns_on_line(out, ": sethostname(", "uts"),
         ns_on_line(out, ": unshare(", "uts")
     );
-    assert!(line_with(out, "its /proc/self/mountinfo shows").contains("shows tmpfs there"));
+    assert!(
+        line_with(out, "its /proc/self/mountinfo shows")
+            .contains("shows tmpfs there")
+    );
 
     // The witness stays in the host's namespaces and sees none of it.
     for ns in ["mnt", "uts"] {
@@ -87,7 +90,10 @@ fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
         );
     }
     let witness = &out[out.find("(witness) looks from").unwrap()..];
-    assert!(line_with(witness, "its /proc/self/mountinfo:").contains(": nothing mounted on"));
+    assert!(
+        line_with(witness, "its /proc/self/mountinfo:")
+            .contains(": nothing mounted on")
+    );
     assert!(line_with(witness, "/hello:").ends_with(": no such file"));
     assert_eq!(
         quoted_after(line_with(witness, "  hostname "), "hostname "),

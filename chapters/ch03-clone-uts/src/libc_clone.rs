@@ -110,8 +110,9 @@ struct Stack {
 
 impl Stack {
     fn allocate(size: usize) -> Result<Stack> {
-        let layout = Layout::from_size_align(size, STACK_ALIGN)
-            .map_err(|e| Error::refused(format!("no stack layout of {size} bytes: {e}"), ""))?;
+        let layout = Layout::from_size_align(size, STACK_ALIGN).map_err(|e| {
+            Error::refused(format!("no stack layout of {size} bytes: {e}"), "")
+        })?;
         // Safety: the layout's size is not zero (STACK_SIZE is a constant
         // multiple of 16, and asserted above to be one).
         let base = unsafe { alloc::alloc(layout) };

@@ -89,7 +89,9 @@ fn lesson(mut args: Args) -> Result<()> {
     // Captured before clone: the child compares its own with it.
     let parent_uts = NsId::current("uts")?;
     let parent_nodename = nodename()?;
-    println!("process {me} (parent) is in {parent_uts}, nodename \"{parent_nodename}\"");
+    println!(
+        "process {me} (parent) is in {parent_uts}, nodename \"{parent_nodename}\""
+    );
     // ANCHOR_END: parent_before
 
     // ANCHOR: dispatch
@@ -97,7 +99,9 @@ fn lesson(mut args: Args) -> Result<()> {
         Variant::Nix => clone_with_nix(&hostname, parent_uts)?,
         Variant::Libc => libc_clone::clone_with_libc(&hostname, parent_uts)?,
     };
-    println!("process {me} (parent): waitpid: process {child_pid} exited with status 0");
+    println!(
+        "process {me} (parent): waitpid: process {child_pid} exited with status 0"
+    );
     // ANCHOR_END: dispatch
 
     // ANCHOR: parent_after
@@ -106,10 +110,14 @@ fn lesson(mut args: Args) -> Result<()> {
     // returns. Here the child is gone: its UTS namespace went with it.
     let uts = NsId::current("uts")?;
     let name = nodename()?;
-    println!("process {me} (parent): uname() -> nodename \"{name}\", in {uts}, unchanged");
+    println!(
+        "process {me} (parent): uname() -> nodename \"{name}\", in {uts}, unchanged"
+    );
     if uts != parent_uts || name != parent_nodename {
         return Err(Error::refused(
-            format!("the parent's UTS namespace changed: now {uts}, nodename \"{name}\""),
+            format!(
+                "the parent's UTS namespace changed: now {uts}, nodename \"{name}\""
+            ),
             "",
         ));
     }
@@ -135,7 +143,8 @@ fn clone_with_nix(hostname: &str, parent_uts: NsId) -> Result<Pid> {
     // The child starts with a copy of this process's memory: lines still
     // buffered would be printed twice.
     let _ = std::io::stdout().flush();
-    let child_cb: nix::sched::CloneCb = Box::new(|| child_main(hostname, parent_uts) as isize);
+    let child_cb: nix::sched::CloneCb =
+        Box::new(|| child_main(hostname, parent_uts) as isize);
     // CLONE_NEWUTS: the child starts in a new UTS namespace, a copy of ours.
     // SIGCHLD (the last argument): the signal the kernel sends the parent
     // when the child ends. It makes the child an ordinary child for
@@ -192,7 +201,8 @@ fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
     // sethostname(2) takes the name and its length: `sethostname(name, len)`.
     // The slides' `sethostname(arg, "ernie")` passes the name as the length;
     // nix passes the length of the &str for us. Its result is checked.
-    sethostname(hostname).call(|| format!("sethostname(\"{hostname}\", {})", hostname.len()))?;
+    sethostname(hostname)
+        .call(|| format!("sethostname(\"{hostname}\", {})", hostname.len()))?;
     println!("process {me} (child): sethostname(\"{hostname}\")");
     let name = nodename()?;
     println!("process {me} (child): uname() -> nodename \"{name}\", in {uts}");

@@ -6,7 +6,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use testkit::{
-    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line, quoted_after,
+    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line,
+    quoted_after,
 };
 
 fn example() -> Example {
@@ -102,22 +103,23 @@ fn unprivileged_libc() {
 #[test]
 fn variants_differ_in_one_line() {
     let name = "a".repeat(64);
-    let runs: Option<Vec<String>> = [vec![name.as_str()], vec!["--libc", name.as_str()]]
-        .iter()
-        .map(|args| {
-            let ran = on_host(|| example().run(User::Root, args))?;
-            check_facts(
-                ran.success(),
-                &name,
-                if args[0] == "--libc" {
-                    "libc::clone"
-                } else {
-                    "nix::sched::clone"
-                },
-            );
-            Some(ran.normalized())
-        })
-        .collect();
+    let runs: Option<Vec<String>> =
+        [vec![name.as_str()], vec!["--libc", name.as_str()]]
+            .iter()
+            .map(|args| {
+                let ran = on_host(|| example().run(User::Root, args))?;
+                check_facts(
+                    ran.success(),
+                    &name,
+                    if args[0] == "--libc" {
+                        "libc::clone"
+                    } else {
+                        "nix::sched::clone"
+                    },
+                );
+                Some(ran.normalized())
+            })
+            .collect();
     let Some(runs) = runs else {
         return;
     };

@@ -91,7 +91,8 @@ fn join_own_target() -> Result<()> {
     // needs a descriptor that refers to the namespace. O_CLOEXEC so that no
     // program we might exec inherits it.
     let uts_fd = open_ns(target_pid, "uts")?;
-    let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
+    let target_uts =
+        NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     println!(
         "process {me} (joiner): open(/proc/{target_pid}/ns/uts) -> a descriptor of {target_uts}"
     );
@@ -152,7 +153,8 @@ fn join_pid(pid: Pid) -> Result<()> {
     let uts_fd = open_ns(pid, "uts")?;
     let user_fd = open_ns(pid, "user")?;
     let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{pid}/ns/uts"))?;
-    let target_user = NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
+    let target_user =
+        NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     println!(
         "process {me} (joiner): open(/proc/{pid}/ns/uts), open(/proc/{pid}/ns/user) -> \
          process {pid} is in {target_user} {target_uts}"
@@ -168,7 +170,9 @@ fn join_pid(pid: Pid) -> Result<()> {
     // (Joining a user namespace also needs a single-threaded caller: EINVAL
     // otherwise, as does "joining" the user namespace we are already in.)
     if userns::has_cap_sys_admin() {
-        println!("process {me} (joiner): CAP_SYS_ADMIN here: join the UTS namespace directly");
+        println!(
+            "process {me} (joiner): CAP_SYS_ADMIN here: join the UTS namespace directly"
+        );
     } else if target_user == user_before {
         println!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
@@ -183,7 +187,9 @@ fn join_pid(pid: Pid) -> Result<()> {
             .call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?;
         let user_after = NsId::current("user")?;
         ns::ensure_joined(target_user, user_after)?;
-        println!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
+        println!(
+            "process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}"
+        );
     }
     // ANCHOR_END: pid_user
 

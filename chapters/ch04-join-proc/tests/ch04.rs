@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
-    quoted_after,
+    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with,
+    ns_on_line, quoted_after,
 };
 
 fn example() -> Example {
@@ -58,7 +58,8 @@ fn own_target_unprivileged() {
 #[test]
 fn pid_as_root() {
     let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
+    let Some(target) =
+        ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
     else {
         return;
     };

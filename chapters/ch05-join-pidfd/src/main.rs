@@ -114,7 +114,9 @@ fn join_own_target() -> Result<()> {
     // nsset`), and commits the copy only if every move succeeded. It checks
     // the user namespace first, so here it fails before even looking at UTS
     // and NET; a failure on any later type would leave us where we are too.
-    let too_many = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET;
+    let too_many = CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNET;
     match setns(&pidfd, too_many) {
         Err(Errno::EINVAL) => println!(
             "process {me} (joiner): setns(pidfd, {}) failed with EINVAL: process {target_pid}'s \
@@ -144,11 +146,15 @@ fn join_own_target() -> Result<()> {
     let net_now = NsId::current("net")?;
     if (uts_now, net_now) != (uts_before, net_before) {
         return Err(Error::refused(
-            format!("the failed setns(2) moved this process anyway: now in {uts_now} {net_now}"),
+            format!(
+                "the failed setns(2) moved this process anyway: now in {uts_now} {net_now}"
+            ),
             "",
         ));
     }
-    println!("process {me} (joiner): still in {uts_now} {net_now}: the call joined none of them");
+    println!(
+        "process {me} (joiner): still in {uts_now} {net_now}: the call joined none of them"
+    );
     // ANCHOR_END: all_or_nothing
 
     // ANCHOR: setns
@@ -228,7 +234,9 @@ fn join_pid(pid: Pid) -> Result<()> {
     // the others with the capabilities it gave us.
     let mut flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET;
     if userns::has_cap_sys_admin() {
-        println!("process {me} (joiner): CAP_SYS_ADMIN here: join UTS and NET directly");
+        println!(
+            "process {me} (joiner): CAP_SYS_ADMIN here: join UTS and NET directly"
+        );
     } else if target_user == user_before {
         println!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
@@ -244,8 +252,9 @@ fn join_pid(pid: Pid) -> Result<()> {
     // ANCHOR_END: pid_flags
 
     // ANCHOR: pid_setns
-    setns(&pidfd, flags)
-        .call(|| format!("setns(pidfd of process {pid}, {})", ns::flag_names(flags)))?;
+    setns(&pidfd, flags).call(|| {
+        format!("setns(pidfd of process {pid}, {})", ns::flag_names(flags))
+    })?;
     let mut now = Vec::new();
     if flags.contains(CloneFlags::CLONE_NEWUSER) {
         let user_after = NsId::current("user")?;

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
-    quoted_after,
+    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with,
+    ns_on_line, quoted_after,
 };
 
 fn example() -> Example {
@@ -27,7 +27,8 @@ fn own_target(user: User) {
     insta::assert_snapshot!(user.to_string(), ran.normalized());
 
     let joiner = line_with(out, "(joiner)");
-    let (uts_before, net_before) = (ns_on_line(joiner, "", "uts"), ns_on_line(joiner, "", "net"));
+    let (uts_before, net_before) =
+        (ns_on_line(joiner, "", "uts"), ns_on_line(joiner, "", "net"));
     assert_eq!(
         uts_before,
         host_ns("uts"),
@@ -81,9 +82,10 @@ fn own_target_unprivileged() {
 #[test]
 fn pid_as_root() {
     let host = HostState::capture();
-    let Some(target) =
-        ExternalTarget::start(User::Root, &["unshare", "--uts", "--net", "sh", "-c", PARK])
-    else {
+    let Some(target) = ExternalTarget::start(
+        User::Root,
+        &["unshare", "--uts", "--net", "sh", "-c", PARK],
+    ) else {
         return;
     };
     let Some(ran) = example().run(User::Root, &[&target.pid()]) else {
@@ -143,7 +145,9 @@ fn pid_unprivileged() {
     assert_eq!(calls.len(), 1, "one setns call joins all three:\n{out}");
     let joined = calls[0];
     assert!(
-        joined.contains("setns(pidfd, CLONE_NEWUTS | CLONE_NEWUSER | CLONE_NEWNET) ->"),
+        joined.contains(
+            "setns(pidfd, CLONE_NEWUTS | CLONE_NEWUSER | CLONE_NEWNET) ->"
+        ),
         "{joined}"
     );
     assert_eq!(ns_on_line(joined, "", "user"), target.ns("user"));

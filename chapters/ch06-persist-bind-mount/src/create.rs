@@ -27,7 +27,8 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     // (mount_namespaces(7)). Harmless for a UTS namespace. To persist a
     // *mount* namespace the target must not be on a shared mount (the kernel
     // refuses: a loop of references it could never free).
-    let child = process::fork_child(&[], || persist_new_uts(&file, hostname, host_uts, ""))?;
+    let child =
+        process::fork_child(&[], || persist_new_uts(&file, hostname, host_uts, ""))?;
     let pid = child.pid();
     child.wait()?;
     let held = NsId::of_file("uts", &file)?;
@@ -74,7 +75,8 @@ impl CreateTarget {
                 hint,
             ))
         };
-        let hint = "give a path that does not exist yet: create makes an empty file there";
+        let hint =
+            "give a path that does not exist yet: create makes an empty file there";
         let created = match lstat(path) {
             Ok(st) => {
                 // lstat(2), not stat: mount(2) would follow a symlink and
@@ -83,10 +85,11 @@ impl CreateTarget {
                 if kind == SFlag::S_IFLNK {
                     return refuse("is a symbolic link", hint);
                 }
-                let canonical =
-                    fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
+                let canonical = fs::canonicalize(path)
+                    .call(|| format!("realpath({})", path.display()))?;
                 if let Some(mount) = mountinfo::top_mount_at(&canonical)? {
-                    let what = format!("is already a mount point (of {})", mount.fstype);
+                    let what =
+                        format!("is already a mount point (of {})", mount.fstype);
                     return match mount.fstype.as_str() {
                         "nsfs" => refuse(
                             &what,
@@ -96,7 +99,10 @@ impl CreateTarget {
                     };
                 }
                 if kind == SFlag::S_IFDIR {
-                    return refuse("is a directory (a namespace file binds onto a file)", hint);
+                    return refuse(
+                        "is a directory (a namespace file binds onto a file)",
+                        hint,
+                    );
                 }
                 if kind != SFlag::S_IFREG {
                     return refuse("is not a regular file", hint);
@@ -121,21 +127,26 @@ impl CreateTarget {
                     .write(true)
                     .create_new(true)
                     .open(path)
-                    .call(|| format!("open({}, O_CREAT | O_EXCL)", path.display()))?;
+                    .call(|| {
+                        format!("open({}, O_CREAT | O_EXCL)", path.display())
+                    })?;
                 println!(
                     "process {me}: created the empty file {}, the bind mount's target",
                     path.display()
                 );
                 true
             }
-            Err(errno) => return Err(Error::sys(format!("lstat({})", path.display()), errno)),
+            Err(errno) => {
+                return Err(Error::sys(format!("lstat({})", path.display()), errno));
+            }
         };
         let mut target = CreateTarget {
             path: path.to_owned(),
             created,
             kept: false,
         };
-        target.path = fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
+        target.path = fs::canonicalize(path)
+            .call(|| format!("realpath({})", path.display()))?;
         Ok(target)
     }
 
@@ -153,7 +164,10 @@ impl Drop for CreateTarget {
         // the one our child made.
         if let Ok(Some(mount)) = mountinfo::top_mount_at(&self.path) {
             if mount.fstype == "nsfs" {
-                let _ = umount2(&self.path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
+                let _ = umount2(
+                    &self.path,
+                    MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW,
+                );
             }
         }
         if self.created {

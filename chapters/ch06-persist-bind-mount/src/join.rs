@@ -57,9 +57,10 @@ pub(crate) fn join(path: &Path) -> Result<()> {
 /// UTS namespace. Returns the fd and the namespace's identity.
 pub(crate) fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
     // O_NONBLOCK: were PATH a FIFO, open(2) would wait for a writer forever.
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let ns_fd =
-        open(path, flags, Mode::empty()).call(|| format!("open({}, O_RDONLY)", path.display()))?;
+    let flags =
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let ns_fd = open(path, flags, Mode::empty())
+        .call(|| format!("open({}, O_RDONLY)", path.display()))?;
     // statfs(2): namespace files live on the kernel's nsfs, f_type NSFS_MAGIC.
     let fs = fstatfs(&ns_fd).call(|| format!("fstatfs({})", path.display()))?;
     if fs.filesystem_type() != NSFS_MAGIC {

@@ -190,7 +190,9 @@ fn story() -> Result<()> {
     // A is gone, and no other process ever entered its namespace. Yet the
     // file still is that namespace: stat(2) gives its identity.
     let held = NsId::of_file("uts", &dir.uts_file)?;
-    println!("process {me}: reaped process {a_pid}; no process is in its namespace now, yet");
+    println!(
+        "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
+    );
     println!(
         "  stat({}) -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
         dir.uts_file.display(),
@@ -206,8 +208,9 @@ fn story() -> Result<()> {
     let b = process::fork_child(&[], || {
         let b = std::process::id();
         let uts_file = &dir.uts_file;
-        let ns_fd = open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
+        let ns_fd =
+            open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
         // setns(2): with an nsfs fd, the flag names the one type expected;
         // the kernel says EINVAL if the file is a namespace of another type.
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
@@ -261,7 +264,9 @@ pub(crate) fn persist_new_uts(
     // Never sethostname in a namespace we did not just make: it would be the host's.
     ns::ensure_new(host_uts, uts_ns)?;
     sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!("process {me}{who}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\"");
+    println!(
+        "process {me}{who}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\""
+    );
 
     // The slides' call. /proc/self/ns/uts is a magic link; mount(2) follows
     // it to the nsfs file and mounts that file on `file`.
@@ -327,7 +332,9 @@ impl PersistDir {
             .write(true)
             .create_new(true)
             .open(&dir.uts_file)
-            .call(|| format!("open({}, O_CREAT | O_EXCL)", dir.uts_file.display()))?;
+            .call(|| {
+                format!("open({}, O_CREAT | O_EXCL)", dir.uts_file.display())
+            })?;
         Ok(dir)
     }
 
@@ -338,8 +345,10 @@ impl PersistDir {
 
     /// Remove the (unmounted) file and the directory; returns the directory.
     fn remove(mut self) -> Result<PathBuf> {
-        fs::remove_file(&self.uts_file).call(|| format!("unlink({})", self.uts_file.display()))?;
-        fs::remove_dir(&self.path).call(|| format!("rmdir({})", self.path.display()))?;
+        fs::remove_file(&self.uts_file)
+            .call(|| format!("unlink({})", self.uts_file.display()))?;
+        fs::remove_dir(&self.path)
+            .call(|| format!("rmdir({})", self.path.display()))?;
         self.removed = true;
         Ok(self.path.clone())
     }

@@ -24,7 +24,8 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
             "give the path of the bind mount itself",
         ));
     }
-    let file = fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
+    let file =
+        fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
     match mountinfo::top_mount_at(&file)? {
         None => {
             return Err(Error::refused(

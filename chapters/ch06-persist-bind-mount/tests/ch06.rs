@@ -16,8 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use nix::mount::{MntFlags, umount2};
 use testkit::{
-    Example, HostState, User, host_hostname, host_ns, line_with, ns_on_line, quoted_after,
-    temp_entries,
+    Example, HostState, User, host_hostname, host_ns, line_with, ns_on_line,
+    quoted_after, temp_entries,
 };
 
 fn example() -> Example {
@@ -189,7 +189,8 @@ fn create_join_remove_round_trip_as_root() {
     let path = dir.file("ns");
     let host_uts = host_ns("uts");
 
-    let Some(created) = example().run(User::Root, &["create", &path, "roundtrip"]) else {
+    let Some(created) = example().run(User::Root, &["create", &path, "roundtrip"])
+    else {
         return;
     };
     let out = created.success();

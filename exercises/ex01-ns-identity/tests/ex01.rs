@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use ex01_ns_identity as ex;
 use nix::sched::{CloneFlags, unshare};
-use testkit::exercise::{self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report};
+use testkit::exercise::{
+    self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report,
+};
 
 const TYPES: [&str; 4] = ["mnt", "net", "user", "uts"];
 
@@ -20,7 +22,8 @@ pub fn main() -> ExitCode {
             Case::new("identity_is_st_dev_and_st_ino", identities)
                 .as_is()
                 .check(same_as_stat),
-            Case::new("same_namespace_compares_identities", compares).check(right_answers),
+            Case::new("same_namespace_compares_identities", compares)
+                .check(right_answers),
             Case::new("a_missing_file_is_an_error", missing).once(),
         ],
     )

@@ -33,5 +33,5 @@ use workbook::error::Context;
 /// `"time_for_children"`) that name a different namespace for process `pid`
 /// than for the calling process, sorted by name.
 pub fn differing_links(pid: Pid) -> Result<Vec<String>> {
-    todo!("for each entry of /proc/{pid}/ns, compare it with the same entry of /proc/self/ns")
+    todo!("compare each entry of /proc/{pid}/ns with the same one of /proc/self/ns")
 }

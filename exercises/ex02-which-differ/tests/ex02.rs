@@ -10,14 +10,18 @@ use std::process::ExitCode;
 use ex02_which_differ as ex;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::Pid;
-use testkit::exercise::{self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report};
+use testkit::exercise::{
+    self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report,
+};
 
 pub fn main() -> ExitCode {
     exercise::main(
         "ex02",
         &[
-            Case::new("a_forked_child_differs_in_nothing", forked).check(right_answer),
-            Case::new("unshare_changes_some_links_not_others", unshared).check(right_answer),
+            Case::new("a_forked_child_differs_in_nothing", forked)
+                .check(right_answer),
+            Case::new("unshare_changes_some_links_not_others", unshared)
+                .check(right_answer),
             Case::new("a_process_that_is_gone_is_an_error", gone),
         ],
     )
@@ -99,6 +103,8 @@ fn gone() -> Outcome {
     // The helper has exited and been reaped: /proc/PID is gone.
     let result = ex::differing_links(pid);
     ensure(result.is_err(), || {
-        format!("differing_links({pid}) returned {result:?} for a process that no longer exists")
+        format!(
+            "differing_links({pid}) returned {result:?} for a process that no longer exists"
+        )
     })
 }

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use ex03_unshare_uts as ex;
 use nix::sched::CloneFlags;
-use testkit::exercise::{self, Case, Outcome, Probe, call, ensure, hostname_in, ns_of};
+use testkit::exercise::{
+    self, Case, Outcome, Probe, call, ensure, hostname_in, ns_of,
+};
 use workbook::ns::NsId;
 
 const NAME: &str = "ex03-ernie";
@@ -21,7 +23,8 @@ pub fn main() -> ExitCode {
         &[
             Case::new("unshare_uts_moves_the_caller", moves).check(moved),
             Case::new("hostname_set_in_the_new_namespace", renames).check(renamed),
-            Case::new("refuses_when_the_namespace_is_not_new", refuses).check(unchanged),
+            Case::new("refuses_when_the_namespace_is_not_new", refuses)
+                .check(unchanged),
         ],
     )
 }
@@ -51,7 +54,9 @@ fn moved(p: &Probe) -> Outcome {
     })?;
     let returned = p.ns("returned")?;
     ensure(returned == now, || {
-        format!("unshare_uts() returned {returned}, but the kernel shows the process in {now}")
+        format!(
+            "unshare_uts() returned {returned}, but the kernel shows the process in {now}"
+        )
     })?;
     // A new UTS namespace starts with a copy of the hostname.
     let host = testkit::host_hostname();

@@ -14,8 +14,8 @@ use ex04_private_mount as ex;
 use nix::mount::{MsFlags, mount};
 use nix::sched::CloneFlags;
 use testkit::exercise::{
-    self, Case, Outcome, Parked, Probe, call, ensure, mount_at, mounts_of, ns_of, report,
-    report_ns, setup,
+    self, Case, Outcome, Parked, Probe, call, ensure, mount_at, mounts_of, ns_of,
+    report, report_ns, setup,
 };
 use workbook::ns::NsId;
 

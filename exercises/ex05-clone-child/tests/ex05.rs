@@ -45,7 +45,9 @@ fn clones() -> Outcome {
     report("returned", pid);
     let status = wait(pid)?;
     ensure(status == 7, || {
-        format!("wait_for({pid}) returned {status}, but the child exited with status 7")
+        format!(
+            "wait_for({pid}) returned {status}, but the child exited with status 7"
+        )
     })
 }
 
@@ -61,7 +63,9 @@ fn wait(pid: Pid) -> Result<i32, String> {
     })?;
     // Signal 0 only asks whether the process exists: reaped, it does not.
     ensure(kill(pid, None) == Err(Errno::ESRCH), || {
-        format!("wait_for({pid}) returned {status} before process {pid} had ended and been reaped")
+        format!(
+            "wait_for({pid}) returned {status} before process {pid} had ended and been reaped"
+        )
     })?;
     Ok(status)
 }
@@ -69,7 +73,8 @@ fn wait(pid: Pid) -> Result<i32, String> {
 /// The parent of a process: field 4 of /proc/PID/stat (proc(5)).
 fn parent_of(pid: Pid) -> Result<Pid, String> {
     let path = format!("/proc/{pid}/stat");
-    let stat = fs::read_to_string(&path).map_err(|e| format!("could not read {path}: {e}"))?;
+    let stat = fs::read_to_string(&path)
+        .map_err(|e| format!("could not read {path}: {e}"))?;
     // The command name, field 2, is in parentheses and may hold spaces.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     after_name
@@ -96,14 +101,18 @@ fn child_in_new_uts(p: &Probe) -> Outcome {
     })?;
     let (theirs, ours) = (ns_of(child, "uts")?, ns_of(p.child, "uts")?);
     ensure(theirs != ours, || {
-        format!("the child is in {theirs}, its parent's UTS namespace: clone without CLONE_NEWUTS?")
+        format!(
+            "the child is in {theirs}, its parent's UTS namespace: clone without CLONE_NEWUTS?"
+        )
     })
 }
 
 fn returned_its_pid(r: &exercise::Report) -> Outcome {
     let (returned, child) = (r.pid("returned")?, r.pid("child")?);
     ensure(returned == child, || {
-        format!("clone_new_uts returned {returned}, but the child is process {child}")
+        format!(
+            "clone_new_uts returned {returned}, but the child is process {child}"
+        )
     })
 }
 

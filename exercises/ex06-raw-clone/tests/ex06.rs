@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use ex06_raw_clone as ex;
 use nix::sched::CloneFlags;
 use nix::unistd::getpid;
-use testkit::exercise::{self, Case, Outcome, Probe, call, ensure, hostname_in, ns_of, report};
+use testkit::exercise::{
+    self, Case, Outcome, Probe, call, ensure, hostname_in, ns_of, report,
+};
 
 const NAME: &str = "ex06-ernie";
 
@@ -58,7 +60,9 @@ fn runs() -> Outcome {
     };
     let status = call(&format!("run_job({NAME:?})"), ex::run_job(&job))?;
     ensure(status == 42, || {
-        format!("run_job returned {status}, but the child exited with status 42 (then's)")
+        format!(
+            "run_job returned {status}, but the child exited with status 42 (then's)"
+        )
     })
 }
 
@@ -69,11 +73,15 @@ fn renamed_in_new_uts(p: &Probe) -> Outcome {
     })?;
     let (theirs, ours) = (ns_of(child, "uts")?, ns_of(p.child, "uts")?);
     ensure(theirs != ours, || {
-        format!("the child is in {theirs}, its parent's UTS namespace: clone without CLONE_NEWUTS?")
+        format!(
+            "the child is in {theirs}, its parent's UTS namespace: clone without CLONE_NEWUTS?"
+        )
     })?;
     let seen = hostname_in(child)?;
     ensure(seen == NAME, || {
-        format!("the kernel shows hostname {seen:?} in the child's UTS namespace, not {NAME:?}")
+        format!(
+            "the kernel shows hostname {seen:?} in the child's UTS namespace, not {NAME:?}"
+        )
     })?;
     let parents = hostname_in(p.child)?;
     let host = testkit::host_hostname();

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use ex07_join_proc as ex;
 use nix::sched::CloneFlags;
 use testkit::exercise::{
-    self, Case, Outcome, Parked, Probe, call, ensure, host_ns, hostname_in, ns_of, report, setup,
+    self, Case, Outcome, Parked, Probe, call, ensure, host_ns, hostname_in, ns_of,
+    report, setup,
 };
 use workbook::ns::NsId;
 use workbook::target::Target;
@@ -45,7 +46,9 @@ fn joined(p: &Probe) -> Outcome {
     let target = p.pid("target")?;
     let (now, theirs) = (ns_of(p.child, "uts")?, ns_of(target, "uts")?);
     ensure(now == theirs, || {
-        format!("after join_uts the process is in {now}, not in the target's {theirs}")
+        format!(
+            "after join_uts the process is in {now}, not in the target's {theirs}"
+        )
     })?;
     ensure(now != host_ns("uts")?, || {
         "the target is in the host's UTS namespace (a bug in the test)".into()
@@ -65,10 +68,14 @@ fn gone() -> Outcome {
     let before = setup("reading /proc/self/ns/uts", NsId::current("uts"))?;
     let result = ex::join_uts(pid);
     ensure(result.is_err(), || {
-        format!("join_uts({pid}) returned {result:?} for a process that no longer exists")
+        format!(
+            "join_uts({pid}) returned {result:?} for a process that no longer exists"
+        )
     })?;
     let after = setup("reading /proc/self/ns/uts", NsId::current("uts"))?;
     ensure(after == before, || {
-        format!("join_uts({pid}) failed, yet the process moved from {before} to {after}")
+        format!(
+            "join_uts({pid}) failed, yet the process moved from {before} to {after}"
+        )
     })
 }

@@ -34,5 +34,5 @@ use workbook::ns::{self, NsId};
 /// Join the UTS namespace of process `pid`, and first its user namespace if
 /// that is not the caller's.
 pub fn join_user_then_uts(pid: Pid) -> Result<()> {
-    todo!("open /proc/{pid}/ns/user and uts; setns the user one (if not ours), then uts")
+    todo!("open /proc/{pid}/ns/user and uts; setns user (if not ours), then uts")
 }

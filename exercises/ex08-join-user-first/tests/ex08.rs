@@ -12,7 +12,8 @@ use ex08_join_user_first as ex;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::sethostname;
 use testkit::exercise::{
-    self, Case, Outcome, Parked, Probe, call, ensure, hostname_in, ns_of, report, report_ns, setup,
+    self, Case, Outcome, Parked, Probe, call, ensure, hostname_in, ns_of, report,
+    report_ns, setup,
 };
 use workbook::ns::NsId;
 
@@ -25,7 +26,8 @@ pub fn main() -> ExitCode {
             Case::new("joins_a_user_namespace_then_its_uts", other_user)
                 .as_is()
                 .check(joined_both),
-            Case::new("stays_in_its_own_user_namespace", same_user).check(joined_uts_only),
+            Case::new("stays_in_its_own_user_namespace", same_user)
+                .check(joined_uts_only),
         ],
     )
 }
@@ -73,7 +75,9 @@ fn same_uts(p: &Probe) -> Outcome {
     })?;
     let seen = hostname_in(p.child)?;
     ensure(seen == NAME, || {
-        format!("the hostname the process now sees is {seen:?}, not the target's {NAME:?}")
+        format!(
+            "the hostname the process now sees is {seen:?}, not the target's {NAME:?}"
+        )
     })
 }
 
@@ -81,7 +85,9 @@ fn joined_both(p: &Probe) -> Outcome {
     let target = p.pid("target")?;
     let (now, theirs) = (ns_of(p.child, "user")?, ns_of(target, "user")?);
     ensure(now == theirs, || {
-        format!("the process is in {now}, not in the target's user namespace {theirs}")
+        format!(
+            "the process is in {now}, not in the target's user namespace {theirs}"
+        )
     })?;
     same_uts(p)
 }

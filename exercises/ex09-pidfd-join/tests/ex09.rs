@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use ex09_pidfd_join as ex;
 use nix::sched::CloneFlags;
-use testkit::exercise::{self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report, setup};
+use testkit::exercise::{
+    self, Case, Outcome, Parked, Probe, call, ensure, ns_of, report, setup,
+};
 use workbook::ns::NsId;
 use workbook::target::Target;
 
@@ -59,10 +61,14 @@ fn gone() -> Outcome {
     let before = setup("reading /proc/self/ns/uts", NsId::current("uts"))?;
     let result = ex::join_uts_and_net(pid);
     ensure(result.is_err(), || {
-        format!("join_uts_and_net({pid}) returned {result:?} for a process that no longer exists")
+        format!(
+            "join_uts_and_net({pid}) returned {result:?} for a process that no longer exists"
+        )
     })?;
     let after = setup("reading /proc/self/ns/uts", NsId::current("uts"))?;
     ensure(after == before, || {
-        format!("join_uts_and_net({pid}) failed, yet the process moved from {before} to {after}")
+        format!(
+            "join_uts_and_net({pid}) failed, yet the process moved from {before} to {after}"
+        )
     })
 }

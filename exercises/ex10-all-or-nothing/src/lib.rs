@@ -31,5 +31,5 @@ use workbook::{Error, Result};
 
 /// Join the namespaces of process `pid` of the given types, in one call.
 pub fn join_all(pid: Pid, types: &[&str]) -> Result<()> {
-    todo!("the flags for {types:?}, pidfd_open({pid}), one setns, then compare identities")
+    todo!("flags for {types:?}, pidfd_open({pid}), one setns, compare identities")
 }

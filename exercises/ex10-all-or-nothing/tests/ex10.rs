@@ -31,7 +31,9 @@ pub fn main() -> ExitCode {
 const ASKED: [&str; 3] = ["uts", "ipc", "net"];
 
 fn joins() -> Outcome {
-    let flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWNET;
+    let flags = CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWNET;
     let target = setup("starting the target", Target::spawn(flags, "ex10-target"))?;
     let pid = target.pid();
     report("target", pid);
@@ -98,7 +100,9 @@ fn unknown() -> Outcome {
     let asked = ["uts", "hostname"];
     let result = ex::join_all(pid, &asked);
     ensure(result.is_err(), || {
-        format!("join_all({pid}, {asked:?}) returned Ok: \"hostname\" is not a namespace type")
+        format!(
+            "join_all({pid}, {asked:?}) returned Ok: \"hostname\" is not a namespace type"
+        )
     })?;
     let after = setup("reading /proc/self/ns/uts", NsId::current("uts"))?;
     ensure(after == before, || {

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use ex11_persist_ns as ex;
 use nix::sched::CloneFlags;
 use testkit::exercise::{
-    self, Case, Outcome, Probe, call, ensure, mount_at, ns_file_in, ns_of, path_in, report, setup,
+    self, Case, Outcome, Probe, call, ensure, mount_at, ns_file_in, ns_of, path_in,
+    report, setup,
 };
 use workbook::ns::NsId;
 use workbook::target::Target;
@@ -55,7 +56,9 @@ fn persists() -> Outcome {
     // The target is gone; the file must still name its namespace.
     match NsId::of_file("uts", &path) {
         Ok(id) if id == kept => report("outlived", "yes"),
-        Ok(id) => report("outlived", format!("no: {} now names {id}", path.display())),
+        Ok(id) => {
+            report("outlived", format!("no: {} now names {id}", path.display()))
+        }
         Err(err) => report("outlived", format!("no: {err}")),
     }
     Ok(())

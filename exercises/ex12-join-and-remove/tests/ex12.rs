@@ -14,8 +14,8 @@ use ex12_join_and_remove as ex;
 use nix::mount::{MsFlags, mount};
 use nix::sched::CloneFlags;
 use testkit::exercise::{
-    self, Case, Outcome, Probe, call, ensure, hostname_in, mount_at, ns_file_in, ns_of, path_in,
-    report, report_ns, setup,
+    self, Case, Outcome, Probe, call, ensure, hostname_in, mount_at, ns_file_in,
+    ns_of, path_in, report, report_ns, setup,
 };
 use workbook::ns::{NsId, Proc};
 use workbook::target::Target;
@@ -29,7 +29,8 @@ pub fn main() -> ExitCode {
         &[
             Case::new("joins_after_the_last_process_left", joins).check(joined),
             Case::new("remove_unmounts_and_deletes", removes).check(removed),
-            Case::new("remove_refuses_what_is_not_a_namespace", refuses).check(untouched),
+            Case::new("remove_refuses_what_is_not_a_namespace", refuses)
+                .check(untouched),
         ],
     )
 }
@@ -76,7 +77,9 @@ fn joins() -> Outcome {
 fn joined(p: &Probe) -> Outcome {
     let (now, kept) = (ns_of(p.child, "uts")?, p.ns("kept")?);
     ensure(now == kept, || {
-        format!("the process is in {now}, not in {kept}, the namespace kept on the file")
+        format!(
+            "the process is in {now}, not in {kept}, the namespace kept on the file"
+        )
     })?;
     let on_file = ns_file_in(p.child, "uts", &p.path("path")?)?;
     ensure(on_file == kept, || {

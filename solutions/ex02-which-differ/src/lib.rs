@@ -33,7 +33,7 @@ use workbook::error::Context;
 /// `"time_for_children"`) that name a different namespace for process `pid`
 /// than for the calling process, sorted by name.
 pub fn differing_links(pid: Pid) -> Result<Vec<String>> {
-    // STUB: todo!("for each entry of /proc/{pid}/ns, compare it with the same entry of /proc/self/ns")
+    // STUB: todo!("compare each entry of /proc/{pid}/ns with the same one of /proc/self/ns")
     // BEGIN SOLUTION
     // A namespace's identity, as in exercise 1: stat(2) follows the link.
     let identity = |path: &str| -> Result<(u64, u64)> {

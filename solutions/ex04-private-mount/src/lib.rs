@@ -68,6 +68,7 @@ pub fn private_tmpfs(dir: &Path) -> Result<()> {
 pub fn remove_tmpfs(dir: &Path) -> Result<()> {
     // STUB: todo!("umount2({dir:?}, 0)")
     // BEGIN SOLUTION
-    umount2(dir, MntFlags::empty()).call(|| format!("umount2(\"{}\", 0)", dir.display()))
+    umount2(dir, MntFlags::empty())
+        .call(|| format!("umount2(\"{}\", 0)", dir.display()))
     // END SOLUTION
 }

@@ -80,7 +80,8 @@ pub fn run_job(job: &Job) -> Result<i32> {
     // `top` is the aligned top of `stack`, alive until clone returns (the
     // child runs on its own copy: no CLONE_VM); `arg` points to `job`, which
     // outlives this call. The process has one thread, so the copy is whole.
-    let pid = unsafe { libc::clone(child, top, libc::CLONE_NEWUTS | libc::SIGCHLD, arg) };
+    let pid =
+        unsafe { libc::clone(child, top, libc::CLONE_NEWUTS | libc::SIGCHLD, arg) };
     if pid == -1 {
         return Err(Error::sys("clone(CLONE_NEWUTS | SIGCHLD)", Errno::last()));
     }

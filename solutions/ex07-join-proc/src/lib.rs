@@ -37,7 +37,8 @@ pub fn join_uts(pid: Pid) -> Result<String> {
         Mode::empty(),
     )
     .call(|| format!("open({path})"))?;
-    setns(&uts_fd, CloneFlags::CLONE_NEWUTS).call(|| format!("setns({path}, CLONE_NEWUTS)"))?;
+    setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
+        .call(|| format!("setns({path}, CLONE_NEWUTS)"))?;
     ns::hostname()
     // END SOLUTION
 }

@@ -34,7 +34,7 @@ use workbook::ns::{self, NsId};
 /// Join the UTS namespace of process `pid`, and first its user namespace if
 /// that is not the caller's.
 pub fn join_user_then_uts(pid: Pid) -> Result<()> {
-    // STUB: todo!("open /proc/{pid}/ns/user and uts; setns the user one (if not ours), then uts")
+    // STUB: todo!("open /proc/{pid}/ns/user and uts; setns user (if not ours), then uts")
     // BEGIN SOLUTION
     // Both descriptors first: they keep naming these namespaces whatever
     // happens to process `pid` meanwhile.

@@ -36,7 +36,8 @@ pub fn join_uts_and_net(pid: Pid) -> Result<()> {
             Errno::from_raw(err.raw_os_error()),
         )
     })?;
-    setns(&pidfd, CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET)
-        .call(|| format!("setns(pidfd of process {pid}, CLONE_NEWUTS | CLONE_NEWNET)"))
+    setns(&pidfd, CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET).call(|| {
+        format!("setns(pidfd of process {pid}, CLONE_NEWUTS | CLONE_NEWNET)")
+    })
     // END SOLUTION
 }

@@ -31,15 +31,15 @@ use workbook::{Error, Result};
 
 /// Join the namespaces of process `pid` of the given types, in one call.
 pub fn join_all(pid: Pid, types: &[&str]) -> Result<()> {
-    // STUB: todo!("the flags for {types:?}, pidfd_open({pid}), one setns, then compare identities")
+    // STUB: todo!("flags for {types:?}, pidfd_open({pid}), one setns, compare identities")
     // BEGIN SOLUTION
     // The flag of each type, from workbook's table (clone(2) names them).
     let mut flags = CloneFlags::empty();
     for name in types {
-        let (_, flag) = ns::TYPES
-            .iter()
-            .find(|(t, _)| t == name)
-            .ok_or_else(|| Error::usage(format!("{name:?} is not a namespace type")))?;
+        let (_, flag) =
+            ns::TYPES.iter().find(|(t, _)| t == name).ok_or_else(|| {
+                Error::usage(format!("{name:?} is not a namespace type"))
+            })?;
         flags |= *flag;
     }
     let rustix_pid = rustix::process::Pid::from_raw(pid.as_raw())
@@ -56,8 +56,9 @@ pub fn join_all(pid: Pid, types: &[&str]) -> Result<()> {
         .iter()
         .map(|t| NsId::of(Proc::Pid(pid), t))
         .collect::<Result<_>>()?;
-    setns(&pidfd, flags)
-        .call(|| format!("setns(pidfd of process {pid}, {})", ns::flag_names(flags)))?;
+    setns(&pidfd, flags).call(|| {
+        format!("setns(pidfd of process {pid}, {})", ns::flag_names(flags))
+    })?;
     for target in wanted {
         ns::ensure_joined(target, NsId::current(target.ns_type)?)?;
     }

@@ -39,7 +39,8 @@ pub fn join_file(path: &Path) -> Result<()> {
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .call(|| format!("open({})", path.display()))?;
     // CLONE_NEWUTS: refuse (EINVAL) a file that is not a UTS namespace.
-    setns(&fd, CloneFlags::CLONE_NEWUTS).call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))
+    setns(&fd, CloneFlags::CLONE_NEWUTS)
+        .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))
     // END SOLUTION
 }
 
@@ -48,7 +49,8 @@ pub fn join_file(path: &Path) -> Result<()> {
 pub fn remove(path: &Path) -> Result<()> {
     // STUB: todo!("refuse unless {path:?} is on nsfs; then umount2 and unlink")
     // BEGIN SOLUTION
-    let nsfs = stat("/proc/self/ns/uts").call(|| "stat(/proc/self/ns/uts)".into())?;
+    let nsfs =
+        stat("/proc/self/ns/uts").call(|| "stat(/proc/self/ns/uts)".into())?;
     let here = lstat(path).call(|| format!("lstat({})", path.display()))?;
     if here.st_dev != nsfs.st_dev {
         return Err(Error::refused(
@@ -59,7 +61,8 @@ pub fn remove(path: &Path) -> Result<()> {
             "",
         ));
     }
-    umount2(path, MntFlags::empty()).call(|| format!("umount2({}, 0)", path.display()))?;
+    umount2(path, MntFlags::empty())
+        .call(|| format!("umount2({}, 0)", path.display()))?;
     fs::remove_file(path).call(|| format!("unlink({})", path.display()))
     // END SOLUTION
 }

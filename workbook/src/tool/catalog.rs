@@ -81,8 +81,8 @@ pub fn parse(text: &str) -> Result<Vec<Exercise>, String> {
         let (key, value) = line
             .split_once('=')
             .ok_or_else(|| format!("{number}: expected key = \"value\""))?;
-        let value =
-            string(value.trim()).ok_or_else(|| format!("{number}: expected a \"string\""))?;
+        let value = string(value.trim())
+            .ok_or_else(|| format!("{number}: expected a \"string\""))?;
         match key.trim() {
             "id" => exercise.id = value,
             "package" => exercise.package = value,
@@ -168,8 +168,7 @@ mod tests {
 
     #[test]
     fn refuses_typos_and_gaps() {
-        let head =
-            "[[exercise]]\nid = \"ex01\"\npackage = \"ex01-a\"\nchapter = \"c\"\ntitle = \"t\"\n";
+        let head = "[[exercise]]\nid = \"ex01\"\npackage = \"ex01-a\"\nchapter = \"c\"\ntitle = \"t\"\n";
         assert!(parse(&format!("{head}hint1 = \"a\"\nhnit2 = \"b\"\n")).is_err());
         assert!(parse(&format!("{head}hint2 = \"b\"\n")).is_err());
         assert!(parse(&format!("{head}hint1 = \"a\" x\n")).is_err());

@@ -20,7 +20,9 @@ enum Verdict {
 
 pub fn progress(root: &Path, catalog: &[Exercise]) -> Result<bool, Usage> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("Exercises in book order; each is checked with `cargo test -p <package>`.");
+    println!(
+        "Exercises in book order; each is checked with `cargo test -p <package>`."
+    );
     let mut chapter = "";
     let mut next = None;
     let mut passed = 0;
@@ -95,10 +97,9 @@ fn verdict(success: bool, stdout: &str, stderr: &str) -> Verdict {
     }
     // It did not build: the first error and where it is.
     let mut lines = stderr.lines();
-    if let Some(error) = lines
-        .by_ref()
-        .find(|l| l.starts_with("error") && !l.starts_with("error: could not compile"))
-    {
+    if let Some(error) = lines.by_ref().find(|l| {
+        l.starts_with("error") && !l.starts_with("error: could not compile")
+    }) {
         let at = lines
             .take(3)
             .find_map(|l| l.trim().strip_prefix("--> "))
@@ -158,7 +159,9 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
         match lines.last_mut() {
-            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+            Some(line)
+                if line.chars().count() + 1 + word.chars().count() <= width =>
+            {
                 line.push(' ');
                 line.push_str(word);
             }

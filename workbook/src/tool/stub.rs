@@ -49,7 +49,10 @@ pub fn stub(source: &str, file: &str) -> Result<String, String> {
         // A block dropped between two blank lines leaves one, not two (as
         // rustfmt would have it).
         let after_block = std::mem::take(&mut just_closed);
-        if after_block && text.is_empty() && (out.is_empty() || out.ends_with("\n\n")) {
+        if after_block
+            && text.is_empty()
+            && (out.is_empty() || out.ends_with("\n\n"))
+        {
             continue;
         }
         if text.starts_with(BEGIN) {
@@ -90,7 +93,11 @@ pub fn stub(source: &str, file: &str) -> Result<String, String> {
 }
 
 /// The exercise's Cargo.toml: the solution's, with the exercise's names.
-fn manifest(solution: &str, exercise: &Exercise, file: &str) -> Result<String, String> {
+fn manifest(
+    solution: &str,
+    exercise: &Exercise,
+    file: &str,
+) -> Result<String, String> {
     let package = &exercise.package;
     let lib = exercise.lib_name();
     let replacements = [
@@ -207,7 +214,10 @@ fn outputs(root: &Path, catalog: &[Exercise]) -> Result<Vec<Output>, Vec<String>
         for stub in stubs {
             let made = outputs.iter().any(|o| o.path == stub);
             if !made {
-                errors.push(format!("{}: no solution file makes it", rel(root, &stub)));
+                errors.push(format!(
+                    "{}: no solution file makes it",
+                    rel(root, &stub)
+                ));
             }
         }
     }
@@ -262,11 +272,13 @@ pub fn generate(
         }
         // A file with no todo!() left, where the stub has some, is probably
         // a finished exercise: keep it unless told otherwise.
-        let finished = current
-            .as_deref()
-            .is_some_and(|text| !text.contains("todo!(") && output.text.contains("todo!("));
+        let finished = current.as_deref().is_some_and(|text| {
+            !text.contains("todo!(") && output.text.contains("todo!(")
+        });
         if output.learner && finished && !force {
-            eprintln!("kept {name}: it has no todo!() left (your work?); --force replaces it");
+            eprintln!(
+                "kept {name}: it has no todo!() left (your work?); --force replaces it"
+            );
             ok = false;
             continue;
         }
@@ -304,7 +316,8 @@ pub fn generate(
 }
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> =
+        fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -357,8 +370,7 @@ pub fn answer(x: u32) -> u32 {
 
     #[test]
     fn a_dropped_item_leaves_one_blank_line() {
-        let source =
-            "use a;\n\n// BEGIN SOLUTION\nfn helper() {}\n// END SOLUTION\n\npub fn f() {}\n";
+        let source = "use a;\n\n// BEGIN SOLUTION\nfn helper() {}\n// END SOLUTION\n\npub fn f() {}\n";
         assert_eq!(
             stub(source, "lib.rs").as_deref(),
             Ok("use a;\n\npub fn f() {}\n")
