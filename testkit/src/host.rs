@@ -43,22 +43,11 @@ pub struct HostState {
 
 impl HostState {
     pub fn capture() -> HostState {
-        let mountinfo =
-            fs::read_to_string("/proc/thread-self/mountinfo").expect("mountinfo");
-        let mounts = mountinfo
-            .lines()
-            .map(|line| {
-                let fields: Vec<&str> = line.split(' ').collect();
-                let dash = fields
-                    .iter()
-                    .position(|f| *f == "-")
-                    .unwrap_or(fields.len());
-                let fstype = fields.get(dash + 1).copied().unwrap_or("?");
-                let source = fields.get(dash + 2).copied().unwrap_or("?");
-                format!(
-                    "{} {fstype} {source}",
-                    fields.get(4).copied().unwrap_or("?")
-                )
+        let mounts = workbook::mountinfo::read("/proc/thread-self/mountinfo")
+            .expect("mountinfo")
+            .into_iter()
+            .map(|m| {
+                format!("{} {} {}", m.mount_point.display(), m.fstype, m.source)
             })
             .collect();
         HostState {

@@ -21,22 +21,39 @@ use std::path::{Path, PathBuf};
 use crate::Result;
 use crate::error::Context;
 
-const MOUNTINFO: &str = "/proc/self/mountinfo";
-
-/// One line of mountinfo, the parts the examples read.
+/// One line of mountinfo, the parts the examples and tests read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
     pub mount_point: PathBuf,
     pub fstype: String,
+    /// The mount's source (field 10): a device, or `tmpfs`, `nsfs`...
+    pub source: String,
+    /// In a peer group (`shared:N` among the optional fields): mounts made
+    /// below it propagate to its peers (mount_namespaces(7)).
+    pub shared: bool,
+}
+
+/// The mounts of the calling process's mount namespace, in order.
+pub fn current() -> Result<Vec<Mount>> {
+    read("/proc/self/mountinfo")
+}
+
+/// The mounts listed in a mountinfo file: `/proc/self/mountinfo`,
+/// `/proc/thread-self/mountinfo` or `/proc/PID/mountinfo`.
+pub fn read(mountinfo: &str) -> Result<Vec<Mount>> {
+    let text = std::fs::read(mountinfo).call(|| format!("read({mountinfo})"))?;
+    Ok(parse(&text))
 }
 
 /// The mount a lookup of `path` lands on, if `path` is a mount point. `path`
 /// must be canonical (absolute, no symbolic links), as mountinfo's are.
 pub fn top_mount_at(path: &Path) -> Result<Option<Mount>> {
-    let text = std::fs::read(MOUNTINFO).call(|| format!("read({MOUNTINFO})"))?;
-    Ok(parse(&text)
-        .into_iter()
-        .rfind(|mount| mount.mount_point == path))
+    Ok(top_mount_in(current()?, path))
+}
+
+/// The mount among `mounts` that a lookup of `path` lands on.
+pub fn top_mount_in(mounts: Vec<Mount>, path: &Path) -> Option<Mount> {
+    mounts.into_iter().rfind(|mount| mount.mount_point == path)
 }
 
 fn parse(text: &[u8]) -> Vec<Mount> {
@@ -46,12 +63,14 @@ fn parse(text: &[u8]) -> Vec<Mount> {
             let mount_point = fields.get(4)?;
             // Optional fields (`shared:1`...) vary in number; `-` ends them.
             let dash = fields.iter().skip(6).position(|f| *f == b"-")? + 6;
-            let fstype = fields.get(dash + 1)?;
+            let text = |field: &[u8]| String::from_utf8_lossy(field).into_owned();
             Some(Mount {
                 mount_point: PathBuf::from(OsString::from_vec(unescape(
                     mount_point,
                 ))),
-                fstype: String::from_utf8_lossy(fstype).into_owned(),
+                fstype: text(fields.get(dash + 1)?),
+                source: text(fields.get(dash + 2)?),
+                shared: fields[6..dash].iter().any(|f| f.starts_with(b"shared:")),
             })
         })
         .collect()
@@ -106,15 +125,21 @@ mod tests {
             vec![
                 Mount {
                     mount_point: "/".into(),
-                    fstype: "ext4".into()
+                    fstype: "ext4".into(),
+                    source: "/dev/sda1".into(),
+                    shared: true,
                 },
                 Mount {
                     mount_point: "/tmp/my ns".into(),
-                    fstype: "nsfs".into()
+                    fstype: "nsfs".into(),
+                    source: "nsfs".into(),
+                    shared: false,
                 },
                 Mount {
                     mount_point: "/proc".into(),
-                    fstype: "proc".into()
+                    fstype: "proc".into(),
+                    source: "proc".into(),
+                    shared: true,
                 },
             ]
         );

@@ -62,7 +62,7 @@ fn mounted(p: &Probe) -> Outcome {
     let shared: Vec<String> = mounts_of(p.child)?
         .into_iter()
         .filter(|m| m.shared)
-        .map(|m| m.point)
+        .map(|m| m.mount_point.display().to_string())
         .collect();
     ensure(shared.is_empty(), || {
         format!(
