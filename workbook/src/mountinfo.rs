@@ -33,6 +33,23 @@ pub struct Mount {
     pub shared: bool,
 }
 
+/// mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL): the first call in a new
+/// mount namespace. Its mounts start with the propagation of the ones they
+/// copy, and systemd makes `/` shared, so without this a mount made in the
+/// new namespace would also appear in the host's (mount_namespaces(7),
+/// "Shared subtrees"). unshare(1) does the same by default.
+pub fn make_root_private() -> Result<()> {
+    use nix::mount::{MsFlags, mount};
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .call(|| "mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL)".into())
+}
+
 /// The mounts of the calling process's mount namespace, in order.
 pub fn current() -> Result<Vec<Mount>> {
     read("/proc/self/mountinfo")

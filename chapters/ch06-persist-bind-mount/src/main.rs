@@ -42,7 +42,7 @@ use nix::unistd::{geteuid, mkdtemp, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
-use workbook::{Error, Result, process, userns};
+use workbook::{Error, Result, mountinfo, process, userns};
 
 const USAGE: &str = "\
 Usage: ch06-persist-bind-mount
@@ -147,14 +147,7 @@ fn story() -> Result<()> {
     unshare(CloneFlags::CLONE_NEWNS).call(|| "unshare(CLONE_NEWNS)".into())?;
     let mnt_ns = NsId::current("mnt")?;
     ns::ensure_new(mnt_before, mnt_ns)?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .call(|| "mount(none, \"/\", MS_REC | MS_PRIVATE)".into())?;
+    mountinfo::make_root_private()?;
     println!(
         "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then mount(none, \"/\", \
          MS_REC | MS_PRIVATE): no mount made here reaches the host, all die with this namespace"

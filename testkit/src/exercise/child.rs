@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 
 use super::{Case, Outcome, TAG};
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid, read};
@@ -160,16 +159,7 @@ pub fn isolate(flags: CloneFlags) -> Outcome {
         setup("checking the namespace is new", ns::ensure_new(old, new))?;
     }
     if flags.contains(CloneFlags::CLONE_NEWNS) {
-        setup(
-            "making / private",
-            mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                None::<&str>,
-            ),
-        )?;
+        setup("making / private", workbook::mountinfo::make_root_private())?;
     }
     Ok(())
 }
