@@ -37,6 +37,15 @@ pub fn skip<T>(why: &str) -> Option<T> {
     None
 }
 
+/// Run `run` (which may skip, returning `None`), then check that the host's
+/// hostname and mount table are as they were before it.
+pub fn on_host<T>(run: impl FnOnce() -> Option<T>) -> Option<T> {
+    let before = HostState::capture();
+    let ran = run()?;
+    HostState::capture().assert_unchanged_since(&before);
+    Some(ran)
+}
+
 /// The first `type:[inode]` on the first line of `text` that contains
 /// `marker`, e.g. `ns_on_line(out, "(child)", "uts")`. Panics, with the text,
 /// if there is none: the example no longer prints what the test reads.

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use testkit::{
-    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line,
-    quoted_after, temp_entries,
+    Example, Ran, User, host_hostname, host_ns, line_with, ns_on_line, quoted_after,
+    temp_entries,
 };
 
 const TEMP_PREFIX: &str = "ch02-unshare.";
@@ -28,10 +28,8 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 /// temporary directory, and the one the run printed is gone.
 fn on_host(run: impl FnOnce() -> Option<Ran>) -> Option<Ran> {
     let _turn = one_at_a_time();
-    let host = HostState::capture();
     let temps = temp_entries(TEMP_PREFIX);
-    let ran = run()?;
-    HostState::capture().assert_unchanged_since(&host);
+    let ran = testkit::on_host(run)?;
     assert_eq!(
         temp_entries(TEMP_PREFIX),
         temps,

@@ -3,33 +3,13 @@
 //! the host's, with the host's hostname; the host is left as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Mutex, MutexGuard};
-
 use testkit::{
-    Example, HostState, Ran, User, host_hostname, host_ns, line_with, ns_on_line,
+    Example, User, host_hostname, host_ns, line_with, ns_on_line, on_host,
     quoted_after,
 };
 
 fn example() -> Example {
     Example::new(env!("CARGO_BIN_EXE_ch03-clone-uts"))
-}
-
-/// The runs take turns. testkit copies the binary for the unprivileged
-/// runs; a run forked by another test thread while the copy is open for
-/// writing would hold it open too, and exec of the copy would fail with
-/// ETXTBSY ("Text file busy").
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Run, and check the host's hostname and mount table are unchanged.
-fn on_host(run: impl FnOnce() -> Option<Ran>) -> Option<Ran> {
-    let _turn = one_at_a_time();
-    let host = HostState::capture();
-    let ran = run()?;
-    HostState::capture().assert_unchanged_since(&host);
-    Some(ran)
 }
 
 /// The kernel's facts in a successful run's output.
