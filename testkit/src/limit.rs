@@ -1,13 +1,21 @@
 //! Making the kernel refuse on purpose, and asking whether it would allow.
 //!
-//! All three start the command in a user namespace of its own, from a
-//! `pre_exec` hook: code run between fork and exec. The test process has
-//! many threads, so that code sticks to plain system calls on buffers
-//! prepared before the fork (no allocation, no locks).
+//! Each arranges a [`Command`] from a `pre_exec` hook: code run between fork
+//! and exec. The test process has many threads, so that code sticks to
+//! plain system calls on buffers prepared before the fork (no allocation,
+//! no locks). The ways to refuse:
+//!
+//! - a zero `max_<type>_namespaces` limit: ENOSPC ([`with_zero_limit`]);
+//! - a seccomp filter answering EPERM, as a container's profile does
+//!   ([`with_seccomp_eperm`]);
+//! - a user namespace in which capabilities are denied, as Ubuntu's AppArmor
+//!   does ([`with_userns_caps_denied`]);
+//! - a user namespace without a uid map is util-linux's `unshare --user`.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 /// Arrange for `cmd` to start in a new user namespace of its own, mapped to
@@ -132,4 +140,93 @@ fn write_file(path: &CStr, data: &[u8]) -> io::Result<()> {
     // Safety: closes the fd opened above, once.
     unsafe { libc::close(fd) };
     result
+}
+
+/// Arrange for `cmd` to start under a seccomp filter that fails each of
+/// `syscalls` (numbers, e.g. `libc::SYS_unshare`) with EPERM and allows
+/// everything else: what a container runtime's default profile does to
+/// unshare, setns and mount. seccomp(2): without CAP_SYS_ADMIN a filter
+/// needs no_new_privs first; set it anyway, it changes nothing else here.
+/// The filter is inherited by the command (and kept across exec), and
+/// `Seccomp: 2` shows in its `/proc/self/status`.
+pub fn with_seccomp_eperm(cmd: &mut Command, syscalls: &[libc::c_long]) {
+    let mut filter = seccomp_filter(syscalls);
+    // Safety: the hook runs in the forked child before exec; it makes two
+    // prctl calls on the filter built above, which lives in the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as libc::c_ushort,
+                filter: filter.as_mut_ptr(),
+            };
+            check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+            check(libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog,
+            ))
+        });
+    }
+}
+
+/// `AUDIT_ARCH_*` of this build (linux/audit.h): a filter must check the
+/// architecture before it trusts a syscall number (seccomp(2), "Caveats").
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+
+/// The classic BPF program: load the architecture, allow any other; load
+/// the number; EPERM for each of `syscalls`; allow the rest.
+fn seccomp_filter(syscalls: &[libc::c_long]) -> Vec<libc::sock_filter> {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump_eq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let mut prog = vec![
+        stmt(load, std::mem::offset_of!(libc::seccomp_data, arch) as u32),
+        jump_eq(AUDIT_ARCH, 1, 0),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+        stmt(load, std::mem::offset_of!(libc::seccomp_data, nr) as u32),
+    ];
+    for nr in syscalls {
+        prog.push(jump_eq(*nr as u32, 0, 1));
+        prog.push(stmt(ret, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32));
+    }
+    prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
+    prog
+}
+
+/// The library that imitates Ubuntu's AppArmor restriction
+/// (`kernel.apparmor_restrict_unprivileged_userns=1`): preloaded into a
+/// program, it lets unshare(CLONE_NEWUSER) succeed and then drops every
+/// capability, as AppArmor's unprivileged_userns profile denies them all.
+/// Built by testkit's build.rs from `testkit/preload/deny_userns_caps.rs`.
+///
+/// Why not in a pre_exec hook: a process that creates a user namespace
+/// gets every capability in it afresh (user_namespaces(7)), so capabilities
+/// dropped before the example's own unshare(CLONE_NEWUSER) would be back
+/// after it. AppArmor acts after; so does this library.
+pub fn deny_caps_library() -> &'static Path {
+    Path::new(concat!(env!("OUT_DIR"), "/libdeny_userns_caps.so"))
+}
+
+/// Arrange for `cmd` to run with `library` (a readable copy of
+/// [`deny_caps_library`]) preloaded: its user namespaces hold no
+/// capabilities, so the first privileged step after creating one fails
+/// (opening `/proc/self/setgroups` for writing: EACCES; writing `uid_map`:
+/// EPERM), as on Ubuntu 23.10+. ld.so(8): LD_PRELOAD is honoured because
+/// the command is not set-user-ID.
+pub fn with_userns_caps_denied(cmd: &mut Command, library: &Path) {
+    cmd.env("LD_PRELOAD", library);
 }

@@ -59,10 +59,8 @@ pub struct Facts {
     /// until someone writes one; a process there cannot create a nested user
     /// namespace (unshare(2), EPERM).
     pub uid_mapped: Option<bool>,
-    /// The root directory is not that of PID 1 (`/proc/1/root` vs `/`):
-    /// unshare(CLONE_NEWUSER) refuses a chrooted caller (unshare(2), EPERM).
-    /// `None` when `/proc/1/root` cannot be read (it needs ptrace access, so
-    /// unprivileged users usually get `None`).
+    /// In a chroot: unshare(CLONE_NEWUSER) refuses a chrooted caller
+    /// (unshare(2), EPERM). `None` when it cannot be told (see `chrooted`).
     pub chrooted: Option<bool>,
     /// `kernel.unprivileged_userns_clone`: a Debian patch, absent upstream;
     /// 0 refuses CLONE_NEWUSER to unprivileged callers with EPERM.
@@ -281,8 +279,9 @@ impl fmt::Display for Blocker {
             ),
             Blocker::Chroot => write!(
                 f,
-                "this process is in a chroot (its / is not PID 1's), and a chrooted \
-                 process may not create a user namespace. Run outside the chroot"
+                "this process is in a chroot (its / is not the root of its mount \
+                 namespace), and a chrooted process may not create a user namespace \
+                 (unshare(2)). Run outside the chroot"
             ),
             Blocker::Threads(n) => write!(
                 f,
@@ -315,13 +314,29 @@ fn second_number(ids: &str) -> Option<u32> {
     ids.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Whether `/` differs from PID 1's root. The kernel's own test
-/// (`current_chrooted`) compares with the root of the mount namespace; PID 1
-/// of the same mount namespace is the closest a process can look.
+/// Whether this process is in a chroot. The kernel's own test
+/// (`current_chrooted`) compares the root directory with the root of the
+/// mount namespace, which /proc does not show; the nearest looks:
+/// - `/` against PID 1's root (`/proc/1/root`), when ptrace access to PID 1
+///   allows (root, mostly);
+/// - otherwise `/proc/self/mountinfo`: it lists only mounts reachable from
+///   the root directory (proc(5)), so no mount at `/` means the root is a
+///   plain directory below some mount: a chroot. (A chroot onto a mount
+///   point looks like no chroot this way: `None`.)
 fn chrooted() -> Option<bool> {
     let ours = fs::metadata("/").ok()?;
-    let init = fs::metadata("/proc/1/root").ok()?;
-    Some((ours.dev(), ours.ino()) != (init.dev(), init.ino()))
+    if let Ok(init) = fs::metadata("/proc/1/root") {
+        return Some((ours.dev(), ours.ino()) != (init.dev(), init.ino()));
+    }
+    let mountinfo = read("/proc/self/mountinfo")?;
+    // The mount point is the fifth field (proc(5)).
+    let root_mounted = mountinfo
+        .lines()
+        .any(|line| line.split(' ').nth(4) == Some("/"));
+    match root_mounted {
+        true => None,
+        false => Some(true),
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +360,8 @@ mod tests {
         // The test harness runs tests on threads of their own.
         assert!(facts.threads.is_some_and(|n| n > 1), "{facts:?}");
         assert_eq!(facts.uid_mapped, Some(true));
+        // Not in a chroot: `/` is PID 1's, or is a mount point here.
+        assert_ne!(facts.chrooted, Some(true), "{facts:?}");
         assert!(facts.max_namespaces("user").is_some(), "{facts:?}");
     }
 
