@@ -230,3 +230,45 @@ pub fn deny_caps_library() -> &'static Path {
 pub fn with_userns_caps_denied(cmd: &mut Command, library: &Path) {
     cmd.env("LD_PRELOAD", library);
 }
+
+/// Arrange for `cmd` (a path inside `root`, e.g. `/ch02-unshare`) to start
+/// chrooted into `root`, as uid and gid `id`, with a fresh /proc: in a
+/// private mount namespace of its own, so the proc mount never reaches the
+/// host and ends with the command. unshare(2): CLONE_NEWUSER is refused
+/// with EPERM to a chrooted caller. Needs root (CAP_SYS_CHROOT and
+/// CAP_SYS_ADMIN); `root` must hold the program, its libraries and an
+/// empty `proc/`.
+pub fn in_chroot_as(cmd: &mut Command, root: &Path, id: u32) {
+    let root =
+        CString::new(root.as_os_str().as_encoded_bytes()).expect("no NUL in a path");
+    let proc_dir = CString::new([root.as_bytes(), b"/proc"].concat())
+        .expect("no NUL in a path");
+    // Safety: the hook runs in the forked child before exec; it only makes
+    // system calls on the strings prepared above.
+    unsafe {
+        cmd.pre_exec(move || {
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            // mount_namespaces(7): make every mount private first, so the
+            // proc mount below cannot propagate to the host.
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                c"proc".as_ptr(),
+                proc_dir.as_ptr(),
+                c"proc".as_ptr(),
+                0,
+                std::ptr::null(),
+            ))?;
+            check(libc::chroot(root.as_ptr()))?;
+            check(libc::chdir(c"/".as_ptr()))?;
+            check(libc::setgroups(0, std::ptr::null()))?;
+            check(libc::setgid(id))?;
+            check(libc::setuid(id))
+        });
+    }
+}

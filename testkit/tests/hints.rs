@@ -269,6 +269,62 @@ fn an_unmapped_user_namespace_hears_about_the_uid_map() {
     }
 }
 
+/// Issue 9 P2: a chrooted learner gets EPERM from unshare(CLONE_NEWUSER)
+/// (unshare(2)), and the hint says it is the chroot, not a sysctl.
+#[test]
+fn a_chroot_is_named_as_the_cause() {
+    if !is_root() {
+        return skip("making a chroot needs root").unwrap_or(());
+    }
+    let Some(path) = binary("ch02-unshare") else {
+        return;
+    };
+    let run = RunDir::new();
+    let root = run.dir.join("root");
+    fs::create_dir_all(root.join("proc")).expect("mkdir root/proc");
+    let program = run.copy(&path);
+    let mut files = vec![program.clone()];
+    files.extend(libraries(&program));
+    for file in &files {
+        let inside = root.join(file.strip_prefix("/").expect("an absolute path"));
+        fs::create_dir_all(inside.parent().expect("a folder")).expect("mkdir");
+        fs::copy(file, &inside).expect("copy into the chroot");
+        fs::set_permissions(&inside, fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let inside = Path::new("/").join(program.strip_prefix("/").expect("absolute"));
+    let mut cmd = Command::new(&inside);
+    limit::in_chroot_as(&mut cmd, &root, NOBODY);
+    // Inside the chroot, TMPDIR and the current directory are "/".
+    let out = cmd
+        .env("TMPDIR", "/")
+        .stdin(Stdio::null())
+        .output()
+        .expect("start the example");
+    let stderr = refused(&out, "ch02 in a chroot");
+    assert!(
+        stderr.starts_with("error: unshare(CLONE_NEWUSER) failed: EPERM"),
+        "{stderr}"
+    );
+    let hint = hint_of(&stderr);
+    assert!(hint.contains("chroot"), "{hint}");
+    assert!(!hint.contains("sysctl"), "{hint}");
+}
+
+/// The shared libraries `program` loads, from ldd(1): `/lib/...so` paths.
+fn libraries(program: &Path) -> Vec<PathBuf> {
+    let out = Command::new("ldd")
+        .arg(program)
+        .output()
+        .expect("start ldd");
+    assert!(out.status.success(), "ldd {}", program.display());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|word| word.starts_with('/'))
+        .map(PathBuf::from)
+        .collect()
+}
+
 /// Issue 7 §6 / E4: ch05 given a thread's ID, not a process's. This
 /// kernel's answer depends on its version (EINVAL before 6.16, ENOENT
 /// since); either way the hint names the process to give instead. The
