@@ -119,6 +119,13 @@ fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
         // user_namespaces(7), "Defining user and group ID mappings": the
         // writer needs CAP_SETUID (CAP_SETGID) in the parent, or to map only
         // its own id, plus CAP_SYS_ADMIN over the namespace; EPERM otherwise.
+        (Kind::Write, Errno::EPERM)
+            if path_has("/gid_map") && facts.setgroups_denied == Some(false) =>
+        {
+            "an unprivileged process may write its gid_map only after writing `deny` to \
+             /proc/self/setgroups (user_namespaces(7)): write that first"
+                .into()
+        }
         (Kind::Write, Errno::EPERM) if path_has("_map") || path_has("/setgroups") => {
             caps_denied(facts)
         }
@@ -293,7 +300,8 @@ fn caps_denied(facts: &Facts) -> String {
         "the new user namespace gave this process no capabilities, though its creator \
          should hold every one there (user_namespaces(7)); the workbook's first write that \
          needs one is `deny` to /proc/self/setgroups (CAP_SYS_ADMIN; EACCES), util-linux's \
-         is uid_map (EPERM). {}",
+         is uid_map (EPERM). (A map line other than your own id, `0 UID 1`, is refused \
+         too.) {}",
         apparmor(facts)
     )
 }

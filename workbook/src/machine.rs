@@ -59,6 +59,9 @@ pub struct Facts {
     /// until someone writes one; a process there cannot create a nested user
     /// namespace (unshare(2), EPERM).
     pub uid_mapped: Option<bool>,
+    /// `/proc/self/setgroups` says `deny`: an unprivileged process may
+    /// write its `gid_map` only then (user_namespaces(7)).
+    pub setgroups_denied: Option<bool>,
     /// In a chroot: unshare(CLONE_NEWUSER) refuses a chrooted caller
     /// (unshare(2), EPERM). `None` when it cannot be told (see `chrooted`).
     pub chrooted: Option<bool>,
@@ -96,6 +99,7 @@ pub fn facts() -> Facts {
         }),
         threads: field("Threads:").and_then(|n| n.parse().ok()),
         uid_mapped: read("/proc/self/uid_map").map(|map| !map.trim().is_empty()),
+        setgroups_denied: read("/proc/self/setgroups").map(|s| s.trim() == "deny"),
         chrooted: chrooted(),
         unprivileged_userns_clone: number(
             "/proc/sys/kernel/unprivileged_userns_clone",

@@ -251,6 +251,24 @@ fn setgroups_eacces_names_apparmor_both_sysctls_and_the_profile() {
 }
 
 #[test]
+fn gid_map_before_setgroups_deny_says_so() {
+    let allowed = Facts {
+        setgroups_denied: Some(false),
+        ..plain()
+    };
+    let call = "write(/proc/self/gid_map, \"0 1000 1\")";
+    let hint = hint(call, Errno::EPERM, &allowed);
+    assert!(hint.contains("`deny` to /proc/self/setgroups"), "{hint}");
+    assert!(!hint.contains("AppArmor"), "{hint}");
+    let denied = Facts {
+        setgroups_denied: Some(true),
+        ..plain()
+    };
+    let hint = super::for_call_on(call, Errno::EPERM, &denied);
+    assert!(hint.contains("AppArmor"), "{hint}");
+}
+
+#[test]
 fn a_threaded_caller_hears_its_thread_count() {
     let threaded = Facts {
         threads: Some(3),
