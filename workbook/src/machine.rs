@@ -144,7 +144,7 @@ impl Facts {
     }
 
     /// `user.max_<ns_type>_namespaces`, `ns_type` as in [`LIMITED_TYPES`].
-    pub fn max_namespaces(&self, ns_type: &str) -> Option<u64> {
+    pub fn limit(&self, ns_type: &str) -> Option<u64> {
         let at = LIMITED_TYPES.iter().position(|ty| *ty == ns_type)?;
         self.max_namespaces[at]
     }
@@ -158,7 +158,9 @@ impl Facts {
     /// rootless entry (a user namespace of one's own) or of the calls root
     /// makes. In the order a learner should look at them. Empty when
     /// nothing known is in the way, which does not promise that the calls
-    /// will work: only trying them tells.
+    /// will work: only trying them tells. In particular a limit that is
+    /// reached but not 0 cannot be read from /proc; it shows only as ENOSPC
+    /// from the call.
     pub fn blockers(&self) -> Vec<Blocker> {
         let mut found = Vec::new();
         if self.uid_mapped == Some(false) {
@@ -366,7 +368,7 @@ mod tests {
         assert_eq!(facts.uid_mapped, Some(true));
         // Not in a chroot: `/` is PID 1's, or is a mount point here.
         assert_ne!(facts.chrooted, Some(true), "{facts:?}");
-        assert!(facts.max_namespaces("user").is_some(), "{facts:?}");
+        assert!(facts.limit("user").is_some(), "{facts:?}");
     }
 
     #[test]
