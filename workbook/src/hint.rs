@@ -61,16 +61,12 @@ pub(crate) fn for_errno(errno: Errno) -> String {
             "most namespace calls need CAP_SYS_ADMIN (unshare(2), setns(2), mount(2))",
             &facts,
         ),
-        Errno::EINVAL => {
-            "a flag or an argument is not one the call accepts (for setns(2): \
-                          an fd of another namespace type than the flag names)"
-                .into()
-        }
-        Errno::ENOSPC => {
-            "a namespace limit is reached: see /proc/sys/user/max_*_namespaces \
-                          (namespaces(7))"
-                .into()
-        }
+        Errno::EINVAL => "a flag or an argument is not one the call accepts (for \
+                          setns(2): an fd of another namespace type than the flag names)"
+            .into(),
+        Errno::ENOSPC => "a namespace limit is reached: see \
+                          /proc/sys/user/max_*_namespaces (namespaces(7))"
+            .into(),
         Errno::ESRCH => "the process has exited".into(),
         Errno::ENOENT => "no such file, or no such process in /proc".into(),
         _ => String::new(),
