@@ -218,6 +218,14 @@ mod tests {
         assert!(text.contains("flag"), "{text}");
     }
 
+    /// The form the bare-errno hint suggests compiles and names the call.
+    #[test]
+    fn the_suggested_form_names_the_call() {
+        let named: Result<()> = nix::unistd::close(-1).call(|| "close(-1)".into());
+        let text = named.expect_err("close(-1) fails").to_string();
+        assert!(text.starts_with("error: close(-1) failed: EBADF"), "{text}");
+    }
+
     #[test]
     fn an_io_error_without_errno_is_not_errno_0() {
         let err = std::io::Error::new(std::io::ErrorKind::WriteZero, "short write");

@@ -268,6 +268,15 @@ fn gid_map_before_setgroups_deny_says_so() {
     assert!(hint.contains("AppArmor"), "{hint}");
 }
 
+// AppArmor without an unprivileged_userns profile to move to refuses the
+// creation itself (its userns_create hook: EACCES).
+#[test]
+fn userns_eacces_is_a_security_module() {
+    let hint = hint("unshare(CLONE_NEWUSER)", Errno::EACCES, &plain());
+    assert!(hint.starts_with("a security module refused"), "{hint}");
+    assert!(hint.contains("/etc/apparmor.d/"), "{hint}");
+}
+
 #[test]
 fn a_threaded_caller_hears_its_thread_count() {
     let threaded = Facts {
