@@ -2,9 +2,9 @@
 //! read, in one place, so the two never disagree.
 //!
 //! A leaf module: it only reads `/proc` and `/proc/sys` (and stats `/`, to
-//! compare it with PID 1's root), never fails (a fact
-//! it cannot read is `None`, or `false` for a capability), and knows nothing
-//! of the workbook's errors. [`facts`] reads everything once;
+//! compare it with PID 1's root), never fails (a fact it cannot read is
+//! `None`, or `false` for a capability), and knows nothing of the
+//! workbook's errors. [`facts`] reads everything once;
 //! [`Facts::blockers`] turns the facts into the README's table of things that
 //! stop a namespace call, each with its fix.
 //!
