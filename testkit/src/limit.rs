@@ -1,15 +1,16 @@
 //! Making the kernel refuse on purpose, and asking whether it would allow.
 //!
-//! Each arranges a [`Command`] from a `pre_exec` hook: code run between fork
-//! and exec. The test process has many threads, so that code sticks to
-//! plain system calls on buffers prepared before the fork (no allocation,
-//! no locks). The ways to refuse:
+//! Each arranges a [`Command`], mostly from a `pre_exec` hook: code run
+//! between fork and exec. The test process has many threads, so that code
+//! sticks to plain system calls on buffers prepared before the fork (no
+//! allocation, no locks). The ways to refuse:
 //!
-//! - a zero `max_<type>_namespaces` limit: ENOSPC ([`with_zero_limit`]);
+//! - a zero `max_<type>_namespaces` limit: ENOSPC (`with_zero_limit`);
 //! - a seccomp filter answering EPERM, as a container's profile does
 //!   ([`with_seccomp_eperm`]);
-//! - a user namespace in which capabilities are denied, as Ubuntu's AppArmor
-//!   does ([`with_userns_caps_denied`]);
+//! - user namespaces in which every capability is denied, as Ubuntu's
+//!   AppArmor does ([`with_userns_caps_denied`], a preloaded library);
+//! - a chroot, which unshare(CLONE_NEWUSER) refuses ([`in_chroot_as`]);
 //! - a user namespace without a uid map is util-linux's `unshare --user`.
 
 use std::ffi::{CStr, CString};
@@ -175,6 +176,10 @@ pub fn with_seccomp_eperm(cmd: &mut Command, syscalls: &[libc::c_long]) {
 const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 const AUDIT_ARCH: u32 = 0xC000_00B7;
+/// Another architecture: no call matches, so the filter refuses nothing,
+/// and a test that expects EPERM fails saying so.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const AUDIT_ARCH: u32 = 0;
 
 /// The classic BPF program: load the architecture, allow any other; load
 /// the number; EPERM for each of `syscalls`; allow the rest.
