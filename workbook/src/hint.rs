@@ -75,7 +75,7 @@ pub(crate) fn for_errno(errno: Errno) -> String {
                \"unshare(CLONE_NEWUTS)\".into())?` with workbook::error::Context";
     match meaning.is_empty() {
         true => how.into(),
-        false => format!("{meaning}. To be sure, {how}"),
+        false => format!("{}. To be sure, {how}", meaning.trim_end_matches('.')),
     }
 }
 
@@ -253,7 +253,7 @@ fn what_creates(call: &str) -> String {
         false => format!("a {} namespace", types.join(" and ")),
     };
     format!(
-        "creating {what} other than a user namespace needs CAP_SYS_ADMIN (unshare(2))"
+        "creating {what} needs CAP_SYS_ADMIN (unshare(2); a user namespace does not)"
     )
 }
 
@@ -321,8 +321,8 @@ fn apparmor(facts: &Facts) -> String {
 fn needs_cap(rule: &str, facts: &Facts) -> String {
     if facts.seccomp_filter() && facts.cap_sys_admin {
         return format!(
-            "you hold CAP_SYS_ADMIN, so most likely a seccomp filter refused the call: {}. \
-             (The rule: {rule}.)",
+            "you hold CAP_SYS_ADMIN, so most likely no privilege is missing: {}. (The \
+             rule: {rule}.)",
             Blocker::SeccompFilter
         );
     }
