@@ -11,7 +11,7 @@ use std::io::Write;
 
 pub mod exercise;
 mod host;
-mod limit;
+pub mod limit;
 mod run;
 mod target;
 

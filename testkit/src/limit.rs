@@ -1,13 +1,22 @@
 //! Making the kernel refuse on purpose, and asking whether it would allow.
 //!
-//! All three start the command in a user namespace of its own, from a
-//! `pre_exec` hook: code run between fork and exec. The test process has
-//! many threads, so that code sticks to plain system calls on buffers
-//! prepared before the fork (no allocation, no locks).
+//! Each arranges a [`Command`], mostly from a `pre_exec` hook: code run
+//! between fork and exec. The test process has many threads, so that code
+//! sticks to plain system calls on buffers prepared before the fork (no
+//! allocation, no locks). The ways to refuse:
+//!
+//! - a zero `max_<type>_namespaces` limit: ENOSPC (`with_zero_limit`);
+//! - a seccomp filter answering EPERM, as a container's profile does
+//!   ([`with_seccomp_eperm`]);
+//! - user namespaces in which every capability is denied, as Ubuntu's
+//!   AppArmor does ([`with_userns_caps_denied`], a preloaded library);
+//! - a chroot, which unshare(CLONE_NEWUSER) refuses ([`in_chroot_as`]);
+//! - a user namespace without a uid map is util-linux's `unshare --user`.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 /// Arrange for `cmd` to start in a new user namespace of its own, mapped to
@@ -132,4 +141,139 @@ fn write_file(path: &CStr, data: &[u8]) -> io::Result<()> {
     // Safety: closes the fd opened above, once.
     unsafe { libc::close(fd) };
     result
+}
+
+/// Arrange for `cmd` to start under a seccomp filter that fails each of
+/// `syscalls` (numbers, e.g. `libc::SYS_unshare`) with EPERM and allows
+/// everything else: what a container runtime's default profile does to
+/// unshare, setns and mount. seccomp(2): without CAP_SYS_ADMIN a filter
+/// needs no_new_privs first; set it anyway, it changes nothing else here.
+/// The filter is inherited by the command (and kept across exec), and
+/// `Seccomp: 2` shows in its `/proc/self/status`.
+pub fn with_seccomp_eperm(cmd: &mut Command, syscalls: &[libc::c_long]) {
+    let mut filter = seccomp_filter(syscalls);
+    // Safety: the hook runs in the forked child before exec; it makes two
+    // prctl calls on the filter built above, which lives in the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as libc::c_ushort,
+                filter: filter.as_mut_ptr(),
+            };
+            check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+            check(libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog,
+            ))
+        });
+    }
+}
+
+/// `AUDIT_ARCH_*` of this build (linux/audit.h): a filter must check the
+/// architecture before it trusts a syscall number (seccomp(2), "Caveats").
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+/// Another architecture: no call matches, so the filter refuses nothing,
+/// and a test that expects EPERM fails saying so.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const AUDIT_ARCH: u32 = 0;
+
+/// The classic BPF program: load the architecture, allow any other; load
+/// the number; EPERM for each of `syscalls`; allow the rest.
+fn seccomp_filter(syscalls: &[libc::c_long]) -> Vec<libc::sock_filter> {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump_eq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let mut prog = vec![
+        stmt(load, std::mem::offset_of!(libc::seccomp_data, arch) as u32),
+        jump_eq(AUDIT_ARCH, 1, 0),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+        stmt(load, std::mem::offset_of!(libc::seccomp_data, nr) as u32),
+    ];
+    for nr in syscalls {
+        prog.push(jump_eq(*nr as u32, 0, 1));
+        prog.push(stmt(ret, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32));
+    }
+    prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
+    prog
+}
+
+/// The library that imitates Ubuntu's AppArmor restriction
+/// (`kernel.apparmor_restrict_unprivileged_userns=1`): preloaded into a
+/// program, it lets unshare(CLONE_NEWUSER) succeed and then drops every
+/// capability, as AppArmor's unprivileged_userns profile denies them all.
+/// Built by testkit's build.rs from `testkit/preload/deny_userns_caps.rs`.
+///
+/// Why not in a pre_exec hook: a process that creates a user namespace
+/// gets every capability in it afresh (user_namespaces(7)), so capabilities
+/// dropped before the example's own unshare(CLONE_NEWUSER) would be back
+/// after it. AppArmor acts after; so does this library.
+pub fn deny_caps_library() -> &'static Path {
+    Path::new(concat!(env!("OUT_DIR"), "/libdeny_userns_caps.so"))
+}
+
+/// Arrange for `cmd` to run with `library` (a readable copy of
+/// [`deny_caps_library`]) preloaded: its user namespaces hold no
+/// capabilities, so the first privileged step after creating one fails
+/// (opening `/proc/self/setgroups` for writing: EACCES; writing `uid_map`:
+/// EPERM), as on Ubuntu 23.10+. ld.so(8): LD_PRELOAD is honoured because
+/// the command is not set-user-ID.
+pub fn with_userns_caps_denied(cmd: &mut Command, library: &Path) {
+    cmd.env("LD_PRELOAD", library);
+}
+
+/// Arrange for `cmd` (a path inside `root`, e.g. `/ch02-unshare`) to start
+/// chrooted into `root`, as uid and gid `id`, with a fresh /proc: in a
+/// private mount namespace of its own, so the proc mount never reaches the
+/// host and ends with the command. unshare(2): CLONE_NEWUSER is refused
+/// with EPERM to a chrooted caller. Needs root (CAP_SYS_CHROOT and
+/// CAP_SYS_ADMIN); `root` must hold the program, its libraries and an
+/// empty `proc/`.
+pub fn in_chroot_as(cmd: &mut Command, root: &Path, id: u32) {
+    let root =
+        CString::new(root.as_os_str().as_encoded_bytes()).expect("no NUL in a path");
+    let proc_dir = CString::new([root.as_bytes(), b"/proc"].concat())
+        .expect("no NUL in a path");
+    // Safety: the hook runs in the forked child before exec; it only makes
+    // system calls on the strings prepared above.
+    unsafe {
+        cmd.pre_exec(move || {
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            // mount_namespaces(7): make every mount private first, so the
+            // proc mount below cannot propagate to the host.
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                c"proc".as_ptr(),
+                proc_dir.as_ptr(),
+                c"proc".as_ptr(),
+                0,
+                std::ptr::null(),
+            ))?;
+            check(libc::chroot(root.as_ptr()))?;
+            check(libc::chdir(c"/".as_ptr()))?;
+            check(libc::setgroups(0, std::ptr::null()))?;
+            check(libc::setgid(id))?;
+            check(libc::setuid(id))
+        });
+    }
 }

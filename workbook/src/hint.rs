@@ -1,101 +1,211 @@
 //! What an errno most likely means for a namespace call on this machine, and
 //! what to do about it. The facts come from the man pages named in each arm
-//! and from reading the machine's own settings, so the hint names the setting
-//! that is actually in the way.
+//! and from [`crate::machine`], so a hint names the setting that is actually
+//! in the way, and agrees with `workbook doctor`.
+//!
+//! A hint is chosen by the call's name (the text before `(`, without a
+//! `libc::` or `nix::...::` path) through [`KNOWN`], then by the errno, and
+//! for some calls by a flag or a path in the rest of the text.
 
 use nix::errno::Errno;
 
+use crate::machine::{self, Blocker, Facts};
+
+/// The calls that have hints, by what they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Creates namespaces: unshare(2), clone(2), clone3(2).
+    Creates,
+    Setns,
+    PidfdOpen,
+    Sethostname,
+    Mount,
+    /// Opens or looks up a path: open, readlink, stat.
+    Open,
+    Write,
+}
+
+/// Every call name a hint knows.
+const KNOWN: [(&str, Kind); 15] = [
+    ("unshare", Kind::Creates),
+    ("clone", Kind::Creates),
+    ("clone3", Kind::Creates),
+    ("setns", Kind::Setns),
+    ("pidfd_open", Kind::PidfdOpen),
+    ("sethostname", Kind::Sethostname),
+    ("mount", Kind::Mount),
+    ("umount", Kind::Mount),
+    ("umount2", Kind::Mount),
+    ("open", Kind::Open),
+    ("openat", Kind::Open),
+    ("readlink", Kind::Open),
+    ("stat", Kind::Open),
+    ("lstat", Kind::Open),
+    ("write", Kind::Write),
+];
+
 /// The hint for `call` (as written in the error, e.g. `unshare(CLONE_NEWUTS)`)
-/// failing with `errno`. Empty when there is nothing useful to add.
+/// failing with `errno`, on this machine. Empty when there is nothing
+/// useful to add.
 pub(crate) fn for_call(call: &str, errno: Errno) -> String {
-    let name = call.split('(').next().unwrap_or(call).trim();
-    match (name, errno) {
-        // namespaces(7), "/proc/sys/user": each user namespace caps how many
-        // namespaces of each type its users may create.
-        (_, Errno::ENOSPC) if creates_namespaces(name) => {
-            let files: Vec<String> = limited_types(call)
-                .iter()
-                .map(|ty| format!("/proc/sys/user/max_{ty}_namespaces"))
-                .collect();
-            let first = limited_types(call).first().copied().unwrap_or("uts");
-            format!(
-                "a namespace limit is reached: {} caps how many such namespaces may exist (it is \
-                 set per user namespace, and may be 0). Read it with `cat {}`; as root, raise it \
-                 with `sysctl -w user.max_{first}_namespaces=10000`",
-                files.join(" or "),
-                files.join(" ")
-            )
-        }
-        (_, Errno::EPERM) if creates_namespaces(name) && call.contains("CLONE_NEWUSER") => {
-            userns_blocked()
-        }
-        (_, Errno::EPERM) if creates_namespaces(name) => format!(
-            "creating a namespace other than a user namespace needs CAP_SYS_ADMIN. {}",
-            privilege_situation()
+    for_call_on(call, errno, &machine::facts())
+}
+
+/// The hint for an errno whose call is not known (`nix::...(...)?` in a
+/// learner's code): what the errno usually means for namespace calls, and
+/// how to get a precise hint.
+pub(crate) fn for_errno(errno: Errno) -> String {
+    let facts = machine::facts();
+    let meaning = match errno {
+        Errno::EPERM => needs_cap(
+            "most namespace calls need CAP_SYS_ADMIN (unshare(2), setns(2), mount(2))",
+            &facts,
         ),
-        // user_namespaces(7): CLONE_NEWUSER needs a single-threaded caller.
-        (_, Errno::EINVAL) if creates_namespaces(name) && call.contains("CLONE_NEWUSER") => {
-            "a process with more than one thread cannot create or join a user namespace \
-             (user_namespaces(7)); do it before starting any thread"
+        Errno::EINVAL => "a flag or an argument is not one the call accepts (for \
+                          setns(2): an fd of another namespace type than the flag names)"
+            .into(),
+        Errno::ENOSPC => "a namespace limit is reached: see \
+                          /proc/sys/user/max_*_namespaces (namespaces(7))"
+            .into(),
+        Errno::ESRCH => "the process has exited".into(),
+        Errno::ENOENT => "no such file, or no such process in /proc".into(),
+        _ => String::new(),
+    };
+    let how = "name the call to get a precise hint: `nix_call(...).call(|| \
+               \"unshare(CLONE_NEWUTS)\".into())?` with workbook::error::Context";
+    match meaning.is_empty() {
+        true => how.into(),
+        false => format!("{}. To be sure, {how}", meaning.trim_end_matches('.')),
+    }
+}
+
+/// [`for_call`] with the machine's facts given: what the tests call.
+fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
+    let Some(kind) = kind_of(call) else {
+        return String::new();
+    };
+    let new_user = has_word(call, "CLONE_NEWUSER");
+    let path_has = |part: &str| call.contains(part);
+    match (kind, errno) {
+        // namespaces(7), "The /proc/sys/user directory": each user namespace
+        // caps how many namespaces of each type its users may create, and
+        // "clone(2) and unshare(2) fail with the error ENOSPC" beyond.
+        (Kind::Creates, Errno::ENOSPC) => limit_reached(call),
+        (Kind::Creates, Errno::EPERM) if new_user => userns_refused(facts),
+        // The AppArmor hook that refuses the creation outright (no
+        // unprivileged_userns profile to move to) returns EACCES.
+        (Kind::Creates, Errno::EACCES) if new_user => format!(
+            "a security module refused to create the user namespace. {}",
+            apparmor(facts)
+        ),
+        (Kind::Creates, Errno::EPERM) => needs_cap(&what_creates(call), facts),
+        // unshare(2), EINVAL: CLONE_NEWUSER implies CLONE_THREAD, refused to
+        // a multithreaded caller.
+        (Kind::Creates, Errno::EINVAL) if new_user => threaded(facts),
+        // clone(2), "VERSIONS": clone3() first appeared in Linux 5.3.
+        (Kind::Creates, Errno::ENOSYS) if call_name(call) == "clone3" => {
+            too_old("clone3(2) needs Linux 5.3", facts)
+        }
+        // user_namespaces(7), "The /proc/pid/setgroups file": writing it
+        // needs CAP_SYS_ADMIN in the namespace; the kernel checks at open
+        // (fs/proc/base.c, proc_setgroups_open: EACCES).
+        (Kind::Open | Kind::Write, Errno::EACCES) if path_has("/setgroups") => {
+            caps_denied(facts)
+        }
+        // user_namespaces(7), "Defining user and group ID mappings": the
+        // writer needs CAP_SETUID (CAP_SETGID) in the parent, or to map only
+        // its own id, plus CAP_SYS_ADMIN over the namespace; EPERM otherwise.
+        (Kind::Write, Errno::EPERM)
+            if path_has("/gid_map") && facts.setgroups_denied == Some(false) =>
+        {
+            "an unprivileged process may write its gid_map only after writing `deny` to \
+             /proc/self/setgroups (user_namespaces(7)): write that first"
                 .into()
         }
-        ("write", Errno::EPERM) if call.contains("_map") || call.contains("setgroups") => {
-            apparmor_or_generic()
+        (Kind::Write, Errno::EPERM) if path_has("_map") || path_has("/setgroups") => {
+            caps_denied(facts)
         }
-        ("write", Errno::EACCES) if call.contains("_map") => {
+        // proc(5): /proc/PID files of a non-dumpable process belong to root.
+        (Kind::Open | Kind::Write, Errno::EACCES) if path_has("_map") => {
             "the process is not dumpable (a root process that called setuid itself is not); \
-             start the example as the user directly (e.g. with `sudo -u nobody`), which exec()s \
-             a fresh program"
+             start the example as the user directly (e.g. with `sudo -u nobody`), which \
+             exec()s a fresh program"
                 .into()
         }
-        // setns(2): CAP_SYS_ADMIN in the caller's user namespace and in the one
-        // that owns the namespace joined.
-        ("setns", Errno::EPERM) => format!(
-            "joining a namespace needs CAP_SYS_ADMIN in your own user namespace and in the user \
-             namespace that owns the namespace you join (setns(2)). {}",
-            privilege_situation()
-        ),
-        ("setns", Errno::EINVAL) => {
-            "setns(2) gives EINVAL when the fd is not a namespace of the type asked for, when \
-             re-entering your own user namespace, or when a pidfd comes with no flags"
+        (Kind::Setns, Errno::EPERM) => setns_eperm(facts),
+        (Kind::Setns, Errno::EINVAL) => setns_einval(facts),
+        // setns(2), ERRORS: EUSERS comes only from joining a time namespace
+        // (kernel/time/namespace.c, timens_install); a threaded caller joining
+        // a user namespace gets EINVAL instead.
+        (Kind::Setns, Errno::EUSERS) => {
+            "joining a time namespace needs a single-threaded caller (setns(2)); do it \
+             before starting any thread"
                 .into()
         }
-        ("setns", Errno::EUSERS) => {
-            "joining a time namespace (or a user namespace) needs a single-threaded caller".into()
+        // setns(2) says "exited and been reaped"; the kernel already answers
+        // ESRCH once the process has exited (its namespaces are released in
+        // do_exit, before it becomes a zombie).
+        (Kind::Setns, Errno::ESRCH) => "the process has exited".into(),
+        (Kind::PidfdOpen, Errno::ESRCH) => "no process has that PID (it may have exited)".into(),
+        (Kind::PidfdOpen, Errno::EINVAL | Errno::ENOENT) => {
+            let pid = first_arg(call).and_then(|arg| arg.parse().ok());
+            pidfd_thread(pid, pid.and_then(machine::thread_group_of), errno)
         }
-        ("setns", Errno::ESRCH) => "the process has exited and been reaped".into(),
-        ("pidfd_open", Errno::ESRCH) => "no process has that PID (it may have exited)".into(),
-        ("pidfd_open" | "setns", Errno::ENOSYS) => {
-            "this kernel is too old: pidfd_open needs Linux 5.3, setns with a pidfd Linux 5.8 \
-             (`uname -r`)"
-                .into()
+        // pidfd_open(2), VERSIONS: Linux 5.3.
+        (Kind::PidfdOpen, Errno::ENOSYS) => too_old("pidfd_open(2) needs Linux 5.3", facts),
+        // sethostname(2), EINVAL: len is greater than HOST_NAME_MAX (64).
+        (Kind::Sethostname, Errno::EINVAL) => {
+            "a hostname is at most 64 bytes (HOST_NAME_MAX)".into()
         }
-        ("sethostname", Errno::EINVAL) => "a hostname is at most 64 bytes (HOST_NAME_MAX)".into(),
-        ("sethostname", Errno::EPERM) => format!(
-            "setting the hostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS \
-             namespace. {}",
-            privilege_situation()
+        (Kind::Sethostname, Errno::EPERM) => needs_cap(
+            "setting the hostname needs CAP_SYS_ADMIN in the user namespace that owns the \
+             UTS namespace (sethostname(2))",
+            facts,
         ),
-        ("mount" | "umount2", Errno::EPERM) => format!(
-            "mounting needs CAP_SYS_ADMIN in the user namespace that owns the mount namespace; \
-             unprivileged users can mount only in a mount namespace their own user namespace \
-             owns. {}",
-            privilege_situation()
+        (Kind::Mount, Errno::EPERM) => needs_cap(
+            "mounting needs CAP_SYS_ADMIN in the user namespace that owns the mount \
+             namespace (mount(2)); unprivileged users can mount only in a mount namespace \
+             their own user namespace owns",
+            facts,
         ),
-        ("open" | "readlink" | "stat", Errno::ENOENT) if call.contains("/proc/") => {
+        (Kind::Open, Errno::ENOENT) if path_has("/proc/") => {
             "no process has that PID (it may have exited)".into()
         }
-        ("open" | "readlink" | "stat", Errno::EACCES | Errno::EPERM) if call.contains("/proc/") => {
-            "reading another process's /proc/PID/ns needs ptrace read access to it (same user, \
-             or root; see proc(5)); run as root or pick a process of your own"
+        // namespaces(7): a PTRACE_MODE_READ_FSCREDS check governs
+        // /proc/PID/ns; a non-dumpable process of the same user fails it too.
+        (Kind::Open, Errno::EACCES | Errno::EPERM) if path_has("/proc/") => {
+            "reading another process's /proc/PID/ns needs ptrace read access to it (same user \
+             and dumpable, or root; see proc(5)); run as root or pick a process of your own"
                 .into()
         }
         _ => String::new(),
     }
 }
 
-fn creates_namespaces(name: &str) -> bool {
-    matches!(name, "unshare" | "clone" | "libc::clone")
+/// `unshare` for `unshare(CLONE_NEWUTS)`, `clone` for `libc::clone(...)`.
+fn call_name(call: &str) -> &str {
+    let name = call.split('(').next().unwrap_or(call).trim();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+fn kind_of(call: &str) -> Option<Kind> {
+    let name = call_name(call);
+    KNOWN
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, kind)| *kind)
+}
+
+/// Whether `word` (e.g. `CLONE_NEWUSER`) appears in `call` as a whole word.
+fn has_word(call: &str, word: &str) -> bool {
+    call.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == word)
+}
+
+/// The text of the first argument: `1234` in `pidfd_open(1234, 0)`.
+fn first_arg(call: &str) -> Option<&str> {
+    let args = call.split_once('(')?.1;
+    Some(args.split([',', ')']).next()?.trim())
 }
 
 /// The namespace types whose CLONE_NEW* flag `call` names: `uts` for
@@ -112,134 +222,195 @@ fn limited_types(call: &str) -> Vec<&'static str> {
         ("CLONE_NEWCGROUP", "cgroup"),
         ("CLONE_NEWTIME", "time"),
     ];
-    let words: Vec<&str> = call
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .collect();
     TYPES
         .iter()
-        .filter(|(flag, _)| words.contains(flag))
+        .filter(|(flag, _)| has_word(call, flag))
         .map(|(_, ty)| *ty)
         .collect()
 }
 
-fn read_setting(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
+fn limit_reached(call: &str) -> String {
+    let types = limited_types(call);
+    let files: Vec<String> = types
+        .iter()
+        .map(|ty| format!("/proc/sys/user/max_{ty}_namespaces"))
+        .collect();
+    let first = types.first().copied().unwrap_or("uts");
+    format!(
+        "a namespace limit is reached: {} caps how many such namespaces may exist (it is \
+         set per user namespace, and may be 0). Read it with `cat {}`; as root, raise it \
+         with `sysctl -w user.max_{first}_namespaces=10000`",
+        files.join(" or "),
+        files.join(" ")
+    )
 }
 
-/// True when `/proc/self/status` shows a seccomp filter (`Seccomp: 2`), as in
-/// a container started with a default profile.
-fn seccomp_filtered() -> bool {
-    read_setting("/proc/self/status").is_some_and(|status| {
-        status
-            .lines()
-            .any(|l| l.starts_with("Seccomp:") && l.ends_with('2'))
-    })
+/// "creating a UTS namespace" for `unshare(CLONE_NEWUTS)`.
+fn what_creates(call: &str) -> String {
+    let types = limited_types(call);
+    let what = match types.is_empty() {
+        true => "a namespace".into(),
+        false => format!("a {} namespace", types.join(" and ")),
+    };
+    format!(
+        "creating {what} needs CAP_SYS_ADMIN (unshare(2); a user namespace does not)"
+    )
 }
 
-/// Which of the known blockers of unprivileged user namespaces is set here.
-fn userns_blocked() -> String {
-    if read_setting("/proc/sys/kernel/unprivileged_userns_clone").as_deref()
-        == Some("0")
-    {
-        return "this kernel forbids unprivileged user namespaces \
-                (kernel.unprivileged_userns_clone=0, a Debian setting). Fix: \
-                `sudo sysctl -w kernel.unprivileged_userns_clone=1`, or run as root"
-            .into();
+/// EPERM from unshare(CLONE_NEWUSER) (or clone): unshare(2), ERRORS, lists
+/// an unmapped euid or egid and a chroot; distributions add their own
+/// switches; a seccomp filter can refuse anything. Not the namespace limit:
+/// that is ENOSPC.
+fn userns_refused(facts: &Facts) -> String {
+    if facts.uid_mapped == Some(false) {
+        return Blocker::UidUnmapped.to_string();
     }
-    if read_setting("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return "user namespaces are switched off (user.max_user_namespaces=0). Fix: \
-                `sudo sysctl -w user.max_user_namespaces=10000`, or run as root"
-            .into();
+    if facts.chrooted == Some(true) {
+        return Blocker::Chroot.to_string();
     }
-    if seccomp_filtered() {
-        return "a seccomp filter refuses the call (Seccomp: 2 in /proc/self/status), as \
-                container runtimes' default profiles do. Run on the host, or start the \
-                container with `--security-opt seccomp=unconfined` (or run it privileged)"
-            .into();
+    // Root needs no permission for a user namespace: a filter is the cause.
+    if facts.seccomp_filter() && facts.cap_sys_admin {
+        return Blocker::SeccompFilter.to_string();
     }
-    apparmor_or_generic()
-}
-
-fn apparmor_or_generic() -> String {
-    if read_setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
-        .as_deref()
-        == Some("1")
-    {
-        return "AppArmor lets unprivileged programs create a user namespace but takes every \
-                capability in it (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu \
-                23.10+). Fix: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, \
-                or run as root"
-            .into();
+    if facts.unprivileged_userns_clone == Some(0) {
+        return Blocker::DebianUsernsClone.to_string();
     }
-    if seccomp_filtered() {
-        return "a seccomp filter refuses the call (Seccomp: 2 in /proc/self/status). Run on \
-                the host, or start the container with `--security-opt seccomp=unconfined`"
-            .into();
+    if facts.seccomp_filter() {
+        return Blocker::SeccompFilter.to_string();
     }
-    "the kernel refused an unprivileged user namespace; check `sysctl \
-     kernel.unprivileged_userns_clone user.max_user_namespaces` and any AppArmor/SELinux \
-     policy, or run as root"
+    if facts.apparmor_restrict_userns == Some(1) {
+        return apparmor(facts);
+    }
+    "the kernel refused a user namespace. unshare(2) gives EPERM when your uid or gid has \
+     no mapping in your user namespace, or in a chroot; Debian's \
+     kernel.unprivileged_userns_clone=0, a seccomp filter or an AppArmor/SELinux policy \
+     also refuse. Check `sysctl kernel.unprivileged_userns_clone`, or run as root"
         .into()
 }
 
-/// One sentence on why privilege is missing here and how to get it.
-fn privilege_situation() -> String {
-    if seccomp_filtered() {
-        return "A seccomp filter is active (Seccomp: 2 in /proc/self/status), as in a \
-                container: run on the host, or with `--security-opt seccomp=unconfined`."
-            .into();
+/// The new user namespace holds no capability for us, although its creator
+/// holds every one there (user_namespaces(7), "Capabilities"): something
+/// denies them, as AppArmor does on Ubuntu.
+fn caps_denied(facts: &Facts) -> String {
+    format!(
+        "the new user namespace gave this process no capabilities, though its creator \
+         should hold every one there (user_namespaces(7)); the workbook's first write that \
+         needs one is `deny` to /proc/self/setgroups (CAP_SYS_ADMIN; EACCES), util-linux's \
+         is uid_map (EPERM). (A map line other than your own id, `0 UID 1`, is refused \
+         too.) {}",
+        apparmor(facts)
+    )
+}
+
+/// AppArmor's restriction, said as what this machine shows.
+fn apparmor(facts: &Facts) -> String {
+    let unconfined = facts.apparmor_restrict_unconfined == Some(1);
+    match facts.apparmor_restrict_userns {
+        Some(1) => format!("Here: {}", Blocker::AppArmor { unconfined }),
+        _ => format!(
+            "This is what Ubuntu 23.10+ does: {}. (This machine does not show \
+             kernel.apparmor_restrict_unprivileged_userns=1; look for another security \
+             module's policy, e.g. SELinux)",
+            Blocker::AppArmor { unconfined }
+        ),
     }
-    if crate::userns::has_cap_sys_admin() {
+}
+
+/// Why a call that needs CAP_SYS_ADMIN got EPERM; `rule` says which
+/// capability the call checks, and where (the man page's words).
+fn needs_cap(rule: &str, facts: &Facts) -> String {
+    if facts.seccomp_filter() && facts.cap_sys_admin {
+        return format!(
+            "you hold CAP_SYS_ADMIN, so most likely no privilege is missing: {}. (The \
+             rule: {rule}.)",
+            Blocker::SeccompFilter
+        );
+    }
+    let situation = if facts.cap_sys_admin {
         "You have CAP_SYS_ADMIN here, so the target belongs to a user namespace where you \
-         do not; run as root in the initial user namespace."
-            .into()
+         do not (or a security module refused); run as root in the initial user namespace."
     } else {
-        "You lack CAP_SYS_ADMIN: run as root (sudo), or in a user namespace you created.".into()
+        "You lack CAP_SYS_ADMIN: run as root (sudo), or in a user namespace you created."
+    };
+    let filter = match facts.seccomp_filter() {
+        true => {
+            " A seccomp filter is installed too (Seccomp: 2), which may refuse the call \
+                 even to root."
+        }
+        false => "",
+    };
+    format!("{rule}. {situation}{filter}")
+}
+
+/// setns(2), "Details for specific namespace types", and kernel/nsproxy.c
+/// (validate_nsset) for the ptrace check on a pidfd's process.
+fn setns_eperm(facts: &Facts) -> String {
+    needs_cap(
+        "joining a namespace needs CAP_SYS_ADMIN in the user namespace that owns it and in \
+         your own user namespace (setns(2)); a user namespace needs it only in the target, a \
+         mount namespace also CAP_SYS_CHROOT, and with a pidfd you also need ptrace access \
+         to the process",
+        facts,
+    )
+}
+
+/// setns(2), ERRORS, EINVAL; pidfds since Linux 5.8.
+fn setns_einval(facts: &Facts) -> String {
+    let causes = "setns(2) gives EINVAL when the fd is not a namespace of the type asked for \
+                  (or a regular file), when re-entering your own user namespace, when a \
+                  multithreaded process joins a user namespace, or when a pidfd comes with no \
+                  flags";
+    match facts.kernel_at_least((5, 8)) {
+        Some(false) => format!(
+            "setns with a pidfd needs Linux 5.8, and this kernel is older (`uname -r`); \
+             before 5.8 a pidfd gives EINVAL. Otherwise: {causes}"
+        ),
+        _ => format!("{causes} (and, before Linux 5.8, for any pidfd)"),
+    }
+}
+
+/// pidfd_open(2) without PIDFD_THREAD (Linux 6.9) opens only a process (a
+/// thread-group leader). Given another thread's ID it gave EINVAL, and
+/// since Linux 6.16 ("pidfd: improve uapi when task isn't found") ENOENT.
+/// `tgid` is the thread group `pid` belongs to, if /proc knew.
+fn pidfd_thread(pid: Option<u32>, tgid: Option<u32>, errno: Errno) -> String {
+    let versions = "pidfd_open(2) opens a process, not one of its other threads: that gives \
+                    EINVAL before Linux 6.16 and ENOENT since (PIDFD_THREAD, Linux 6.9, opens \
+                    a thread on purpose)";
+    match (pid, tgid) {
+        (Some(pid), Some(tgid)) if pid != tgid => format!(
+            "{pid} is a thread of process {tgid}, not a process: give {tgid}. {versions}"
+        ),
+        _ => match errno {
+            Errno::ENOENT => format!(
+                "no process has that PID; if it was a thread's ID, give its process's PID \
+                 (the Tgid line of /proc/PID/status). {versions}"
+            ),
+            _ => format!(
+                "the flags are not valid, or the PID is a thread's: give its process's PID \
+                 (the Tgid line of /proc/PID/status). {versions}"
+            ),
+        },
+    }
+}
+
+/// unshare(2), ERRORS: CLONE_NEWUSER implies CLONE_THREAD, and a
+/// multithreaded caller gets EINVAL (setns(2) likewise).
+fn threaded(facts: &Facts) -> String {
+    match facts.threads {
+        Some(n) if n > 1 => Blocker::Threads(n).to_string(),
+        _ => "a process with more than one thread cannot create or join a user namespace \
+              (unshare(2), EINVAL); do it before starting any thread"
+            .into(),
+    }
+}
+
+fn too_old(need: &str, facts: &Facts) -> String {
+    match facts.kernel {
+        Some((major, minor)) => format!("{need}; this kernel is {major}.{minor}"),
+        None => format!("{need} (`uname -r` shows this one)"),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enospc_names_the_limit_file_of_the_flag() {
-        let hint = for_call("clone(CLONE_NEWUTS | SIGCHLD)", Errno::ENOSPC);
-        assert!(hint.contains("/proc/sys/user/max_uts_namespaces"), "{hint}");
-        assert!(
-            hint.contains("sysctl -w user.max_uts_namespaces="),
-            "{hint}"
-        );
-    }
-
-    #[test]
-    fn enospc_with_two_flags_names_both() {
-        let hint = for_call("unshare(CLONE_NEWNS | CLONE_NEWUTS)", Errno::ENOSPC);
-        assert!(
-            hint.contains(
-                "`cat /proc/sys/user/max_mnt_namespaces /proc/sys/user/max_uts_namespaces`"
-            ),
-            "{hint}"
-        );
-        assert!(
-            hint.contains("`sysctl -w user.max_mnt_namespaces=10000`"),
-            "{hint}"
-        );
-        assert!(!hint.contains("max_user_namespaces"), "{hint}");
-    }
-
-    #[test]
-    fn setns_eperm_mentions_cap_sys_admin() {
-        assert!(
-            for_call("setns(fd, CLONE_NEWUTS)", Errno::EPERM)
-                .contains("CAP_SYS_ADMIN")
-        );
-    }
-
-    #[test]
-    fn unknown_pairs_give_no_hint() {
-        assert_eq!(for_call("uname()", Errno::EFAULT), "");
-    }
-}
+mod tests;

@@ -28,6 +28,8 @@ pub mod error;
 #[cfg(target_os = "linux")]
 mod hint;
 #[cfg(target_os = "linux")]
+pub mod machine;
+#[cfg(target_os = "linux")]
 pub mod mountinfo;
 pub mod normalize;
 #[cfg(target_os = "linux")]

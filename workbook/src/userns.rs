@@ -10,30 +10,28 @@
 //! unprivileged gid_map write is refused while setgroups(2) is allowed), then
 //! `0 <uid> 1` to `uid_map` and `0 <gid> 1` to `gid_map`: the learner's own
 //! ids become root inside.
+//!
+//! The trap: on Ubuntu 23.10+ AppArmor lets unshare(CLONE_NEWUSER) succeed
+//! but denies every capability in the new namespace. The first step that
+//! needs one fails, and in this order that is opening `/proc/self/setgroups`
+//! for writing (CAP_SYS_ADMIN in the namespace; EACCES), not the uid_map
+//! write (EPERM) that util-linux, which writes uid_map first, reports.
 
-use std::fs;
+use std::fs::OpenOptions;
+use std::io::Write;
 
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{getegid, geteuid};
 
 use crate::error::{Context, Error, Result};
+use crate::machine;
 use crate::ns::NsId;
-
-/// Capability number of CAP_SYS_ADMIN (capabilities(7)).
-const CAP_SYS_ADMIN: u32 = 21;
 
 /// True when the effective capability set holds CAP_SYS_ADMIN, the one that
 /// unshare, setns, sethostname and mount check. Read from `CapEff` in
 /// `/proc/self/status` (proc(5)): root in a container may lack it.
 pub fn has_cap_sys_admin() -> bool {
-    let Ok(status) = fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+    machine::has_cap_sys_admin()
 }
 
 /// If the process lacks CAP_SYS_ADMIN, move it into a new user namespace in
@@ -65,10 +63,22 @@ pub fn enter_if_unprivileged() -> Result<Option<NsId>> {
     Ok(Some(user_ns))
 }
 
-/// One write(2) of the whole text, as these /proc files demand.
+/// One write(2) of the whole text, as these /proc files demand. The error
+/// names the call that failed: the kernel checks setgroups at open(2) and
+/// the maps at write(2) (user_namespaces(7)).
 fn write_proc(path: &str, text: &str) -> Result<()> {
-    fs::write(path, text).map_err(|err| {
-        let errno = nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0));
-        Error::sys(format!("write({path}, \"{text}\")"), errno)
-    })
+    let mut file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .call(|| format!("open({path}, O_WRONLY)"))?;
+    let written = file
+        .write(text.as_bytes())
+        .call(|| format!("write({path}, \"{text}\")"))?;
+    if written != text.len() {
+        return Err(Error::refused(
+            format!("write({path}, \"{text}\") wrote {written} bytes, not all"),
+            "these /proc files take the whole text in one write(2) (user_namespaces(7))",
+        ));
+    }
+    Ok(())
 }

@@ -290,13 +290,9 @@ fn open_pidfd(pid: Pid) -> Result<OwnedFd> {
                 format!("no process {pid}: {} failed: ESRCH", call()),
                 "check the PID with `ps -p PID`; the process may have exited",
             ),
-            // Without PIDFD_THREAD (Linux 6.9), only a thread-group leader.
-            Errno::EINVAL => Error::sys_with_hint(
-                call(),
-                Errno::EINVAL,
-                "PID is a thread of a process, not the process itself; give the process's \
-                 PID (the Tgid line of /proc/PID/status)",
-            ),
+            // A thread's ID, not a process's: EINVAL before Linux 6.16,
+            // ENOENT since (pidfd_open(2); PIDFD_THREAD, 6.9, opens a thread
+            // on purpose). The hint reads the Tgid of /proc/PID/status.
             errno => Error::sys(call(), errno),
         }
     })
