@@ -1,0 +1,116 @@
+//! Trying the real calls rather than guessing from sysctls: each probe
+//! forks a throwaway child that makes them and reports the first refusal
+//! (the call and its errno) on a pipe, then exits. The doctor's own
+//! process never changes namespace.
+
+use std::fs::{self, File};
+use std::io::Read;
+
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, fork, getgid, getuid, pipe};
+
+/// The first call the kernel refused, and its errno.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub call: String,
+    pub errno: Errno,
+}
+
+/// unshare(2)'s flag for a namespace type of /proc/PID/ns.
+pub fn flag(ns_type: &str) -> Option<(CloneFlags, &'static str)> {
+    Some(match ns_type {
+        "user" => (CloneFlags::CLONE_NEWUSER, "CLONE_NEWUSER"),
+        "uts" => (CloneFlags::CLONE_NEWUTS, "CLONE_NEWUTS"),
+        "mnt" => (CloneFlags::CLONE_NEWNS, "CLONE_NEWNS"),
+        "net" => (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET"),
+        "ipc" => (CloneFlags::CLONE_NEWIPC, "CLONE_NEWIPC"),
+        "pid" => (CloneFlags::CLONE_NEWPID, "CLONE_NEWPID"),
+        "cgroup" => (CloneFlags::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+        "time" => (
+            CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+            "CLONE_NEWTIME",
+        ),
+        _ => return None,
+    })
+}
+
+/// In a throwaway child: first, if `rootless`, what an example does when it
+/// is not root (unshare(CLONE_NEWUSER), `deny` to setgroups, the caller
+/// mapped to 0); then unshare(2) of `ns_type` (unless that was the user
+/// namespace just made). Ok if the kernel allowed all of it.
+pub fn attempt(rootless: bool, ns_type: &str) -> Result<(), Refusal> {
+    let threads = fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l == "Threads:\t1");
+    if !threads {
+        // The child below allocates; that is sound only without other threads.
+        return Err(refusal("fork (the doctor has threads)", Errno::EDEADLK));
+    }
+    let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
+    let (read_end, write_end) = pipe().map_err(|e| refusal("pipe2", e))?;
+    // Safety: the process has one thread (checked above), so the child may
+    // allocate and use std freely; it only makes the calls below, writes
+    // to the pipe and leaves with _exit, running no destructor of ours.
+    match unsafe { fork() }.map_err(|e| refusal("fork", e))? {
+        ForkResult::Child => {
+            drop(read_end);
+            let said = match steps(rootless, ns_type, uid, gid) {
+                Ok(()) => String::new(),
+                Err(r) => format!("{}\t{}", r.call, r.errno as i32),
+            };
+            let mut pipe = File::from(write_end);
+            let _ = std::io::Write::write_all(&mut pipe, said.as_bytes());
+            // Safety: _exit ends the child at once, without unwinding into
+            // the parent's frames or flushing its copied buffers.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            let mut said = String::new();
+            let _ = File::from(read_end).read_to_string(&mut said);
+            let _ = waitpid(child, None);
+            match said.split_once('\t') {
+                None => Ok(()),
+                Some((call, errno)) => {
+                    Err(refusal(call, Errno::from_raw(errno.parse().unwrap_or(0))))
+                }
+            }
+        }
+    }
+}
+
+fn steps(rootless: bool, ns_type: &str, uid: u32, gid: u32) -> Result<(), Refusal> {
+    if rootless {
+        unshare(CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| refusal("unshare(CLONE_NEWUSER)", e))?;
+        write("/proc/self/setgroups", "deny")?;
+        write("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+        write("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+        if ns_type == "user" {
+            return Ok(());
+        }
+    }
+    let Some((flags, name)) = flag(ns_type) else {
+        return Err(refusal(&format!("unshare(? {ns_type})"), Errno::EINVAL));
+    };
+    unshare(flags).map_err(|e| refusal(&format!("unshare({name})"), e))
+}
+
+fn write(path: &str, text: &str) -> Result<(), Refusal> {
+    fs::write(path, text).map_err(|e| {
+        refusal(
+            &format!("write({path})"),
+            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        )
+    })
+}
+
+fn refusal(call: &str, errno: Errno) -> Refusal {
+    Refusal {
+        call: call.to_owned(),
+        errno,
+    }
+}
