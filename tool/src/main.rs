@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             }
             Ok(catalog) => match (*command, rest) {
                 ("progress", []) => progress::progress(&root, &catalog),
-                ("watch", []) => watch::watch(&root, &catalog),
+                ("watch", rest) => watch::watch(&root, &catalog, rest),
                 ("hint", rest) => hint::hint(&catalog, rest),
                 ("reset", rest) => reset::reset(&root, &catalog, rest),
                 ("solution", rest) => solution::solution(&root, &catalog, rest),
