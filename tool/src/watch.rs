@@ -203,6 +203,11 @@ impl Watcher {
             return;
         }
         let dir = root.join("exercises").join(&exercise.package);
+        if wsl_mnt(&dir) {
+            self.inotify = None;
+            self.why_manual = "WSL's /mnt: saves from Windows are not seen".into();
+            return;
+        }
         if let Some(kind) = network_fs(&dir) {
             self.inotify = None;
             self.why_manual = format!("{kind}: saves are not seen here");
@@ -283,6 +288,16 @@ fn dirs_under(dir: &Path, found: &mut Vec<PathBuf>) {
             dirs_under(&path, found);
         }
     }
+}
+
+/// `dir` is under /mnt on WSL, where Windows' drives are mounted and
+/// Windows editors' saves do not reach inotify.
+fn wsl_mnt(dir: &Path) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (release.contains("microsoft") || release.contains("wsl"))
+        && dir.starts_with("/mnt")
 }
 
 /// The kind of filesystem `dir` is on, if inotify cannot see saves there

@@ -21,7 +21,7 @@ use nix::errno::Errno;
 use crate::catalog;
 use crate::cli::Outcome;
 use facts::{Facts, TYPES};
-use probe::Refusal;
+use probe::{As, Refusal};
 
 /// Whether one chapter or exercise runs here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn doctor(root: &Path) -> Outcome {
     println!("\nTrying the calls (each in a throwaway child)");
     let rootless = !root_user;
     if rootless {
-        let entry = probe::attempt(true, "user");
+        let entry = probe::attempt(As::MeRootless, "user");
         println!(
             "  {:<44} {}",
             "user namespace, you mapped to root",
@@ -47,12 +47,24 @@ pub fn doctor(root: &Path) -> Outcome {
         );
         tried.insert("user", entry);
     }
+    // As root, the tests' unprivileged cases run as uid 65534, who must be
+    // allowed a user namespace (else those cases are skipped).
+    let nobody = match root_user && facts.euid == 0 {
+        true => {
+            let entry = probe::attempt(As::Nobody, "user");
+            let what = "user namespace as uid 65534 (the tests)";
+            println!("  {what:<44} {}", said(&entry));
+            entry
+        }
+        false => Ok(()),
+    };
     let userns_ok = tried.get("user").is_none_or(|r| r.is_ok());
     for t in TYPES {
         if rootless && (t == "user" || !userns_ok) {
             continue;
         }
-        let result = probe::attempt(rootless, t);
+        let who = if rootless { As::MeRootless } else { As::Me };
+        let result = probe::attempt(who, t);
         let name = probe::flag(t).map_or(t, |(_, name)| name);
         let how = if rootless { " (in it)" } else { "" };
         println!(
@@ -92,6 +104,14 @@ pub fn doctor(root: &Path) -> Outcome {
         ];
         let (needs, _) = needs(&dirs);
         let mut verdict = judge(&needs, true);
+        if let (Runs::Will(note), Err(refusal)) = (&mut verdict, &nobody) {
+            *note = format!(
+                "root cases; the unprivileged ones are skipped: {}: {:?}. {}",
+                refusal.call,
+                refusal.errno,
+                fix(&facts, refusal)
+            );
+        }
         if let (Runs::Will(note), true) = (&mut verdict, rootless) {
             *note = format!(
                 "unprivileged cases; root cases: `{} -p {}`",
@@ -221,6 +241,14 @@ pub fn fix(f: &Facts, r: &Refusal) -> String {
     if f.seccomp == Some(2) && r.errno == Errno::EPERM {
         return "A seccomp filter refuses it (`Seccomp: 2`, a container's profile): \
                 run on the host, or with `--security-opt seccomp=unconfined`"
+            .into();
+    }
+    if ["setgroups", "setgid", "setuid"]
+        .iter()
+        .any(|c| r.call.starts_with(c))
+    {
+        return "uid 65534 is not mapped in this user namespace (see \
+                /proc/self/uid_map, user_namespaces(7))"
             .into();
     }
     match r.errno {

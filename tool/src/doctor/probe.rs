@@ -9,7 +9,9 @@ use std::io::Read;
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, fork, getgid, getuid, pipe};
+use nix::unistd::{
+    ForkResult, Gid, Uid, fork, getgid, getuid, pipe, setgid, setgroups, setuid,
+};
 
 /// The first call the kernel refused, and its errno.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +38,24 @@ pub fn flag(ns_type: &str) -> Option<(CloneFlags, &'static str)> {
     })
 }
 
-/// In a throwaway child: first, if `rootless`, what an example does when it
-/// is not root (unshare(CLONE_NEWUSER), `deny` to setgroups, the caller
-/// mapped to 0); then unshare(2) of `ns_type` (unless that was the user
-/// namespace just made). Ok if the kernel allowed all of it.
-pub fn attempt(rootless: bool, ns_type: &str) -> Result<(), Refusal> {
+/// Who the throwaway child is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    /// The doctor's own user, as it is.
+    Me,
+    /// The doctor's own user, entering a user namespace first as an example
+    /// does when it is not root.
+    MeRootless,
+    /// uid and gid 65534, entering a user namespace first: what the tests'
+    /// unprivileged cases do when the tests run as root.
+    Nobody,
+}
+
+/// In a throwaway child: first, unless `who` is [`As::Me`], what an example
+/// does when it is not root (unshare(CLONE_NEWUSER), `deny` to setgroups,
+/// the caller mapped to 0); then unshare(2) of `ns_type` (unless that was
+/// the user namespace just made). Ok if the kernel allowed all of it.
+pub fn attempt(who: As, ns_type: &str) -> Result<(), Refusal> {
     let threads = fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
@@ -49,7 +64,6 @@ pub fn attempt(rootless: bool, ns_type: &str) -> Result<(), Refusal> {
         // The child below allocates; that is sound only without other threads.
         return Err(refusal("fork (the doctor has threads)", Errno::EDEADLK));
     }
-    let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
     let (read_end, write_end) = pipe().map_err(|e| refusal("pipe2", e))?;
     // Safety: the process has one thread (checked above), so the child may
     // allocate and use std freely; it only makes the calls below, writes
@@ -57,7 +71,7 @@ pub fn attempt(rootless: bool, ns_type: &str) -> Result<(), Refusal> {
     match unsafe { fork() }.map_err(|e| refusal("fork", e))? {
         ForkResult::Child => {
             drop(read_end);
-            let said = match steps(rootless, ns_type, uid, gid) {
+            let said = match steps(who, ns_type) {
                 Ok(()) => String::new(),
                 Err(r) => format!("{}\t{}", r.call, r.errno as i32),
             };
@@ -82,8 +96,20 @@ pub fn attempt(rootless: bool, ns_type: &str) -> Result<(), Refusal> {
     }
 }
 
-fn steps(rootless: bool, ns_type: &str, uid: u32, gid: u32) -> Result<(), Refusal> {
-    if rootless {
+fn steps(who: As, ns_type: &str) -> Result<(), Refusal> {
+    if who == As::Nobody {
+        let nobody = 65534;
+        setgroups(&[]).map_err(|e| refusal("setgroups([])", e))?;
+        setgid(Gid::from_raw(nobody)).map_err(|e| refusal("setgid(65534)", e))?;
+        setuid(Uid::from_raw(nobody)).map_err(|e| refusal("setuid(65534)", e))?;
+        // Changing uid made the process non-dumpable, which makes its
+        // /proc/self files root's (proc(5), PR_SET_DUMPABLE); the tests
+        // exec a new program instead, which resets it. Do the same here.
+        nix::sys::prctl::set_dumpable(true)
+            .map_err(|e| refusal("prctl(PR_SET_DUMPABLE, 1)", e))?;
+    }
+    if who != As::Me {
+        let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
         unshare(CloneFlags::CLONE_NEWUSER)
             .map_err(|e| refusal("unshare(CLONE_NEWUSER)", e))?;
         write("/proc/self/setgroups", "deny")?;
