@@ -59,6 +59,8 @@ pub fn check(root: &Path, exercise: &Exercise) -> Verdict {
         Ok(output) => {
             let results =
                 results::parse(&fs::read_to_string(&file).unwrap_or_default());
+            // Read once: the saved verdicts are the only state kept.
+            let _ = fs::remove_file(&file);
             judge(
                 output.status.success(),
                 &String::from_utf8_lossy(&output.stdout),

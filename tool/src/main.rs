@@ -13,11 +13,13 @@ Usage: cargo workbook COMMAND
 Commands:
   progress              every exercise in book order: passed or not yet (and
                         why, in one sentence), and which is next
-  watch                 check the first unfinished exercise, and again each
-                        time you save one of its files
+  watch [--manual]      check the first unfinished exercise, and again each
+                        time you save one of its files (--manual: on Enter)
   hint EXERCISE [N]     the N-th hint (default: the first), e.g. `hint ex03 2`
-  reset EXERCISE        put an exercise back to its stub (asks first; --yes)
-  solution EXERCISE     the answer: once the exercise passes, or after asking
+  reset EXERCISE [--yes]
+                        put an exercise back to its stub (asks first)
+  solution EXERCISE [--yes]
+                        the answer: once the exercise passes, or after asking
   doctor                what will run on this machine, and the fix for what
                         will not
   dev ...               for authors (generate the stubs, list the exercises);
@@ -37,12 +39,10 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        ["hint", "-h" | "--help"] => {
-            print!("{}", hint::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        ["dev", "-h" | "--help"] => {
-            print!("{}", dev::USAGE);
+        [command, rest @ ..]
+            if rest.iter().any(|a| matches!(*a, "-h" | "--help")) =>
+        {
+            print!("{}", usage(command));
             return ExitCode::SUCCESS;
         }
         ["doctor"] => doctor::doctor(&root),
@@ -68,13 +68,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Usage(why)) => {
-            let usage = match args.first() {
-                Some(&"hint") => hint::USAGE,
-                Some(&"dev") => dev::USAGE,
-                _ => USAGE,
-            };
-            eprintln!("error: {why}\n\n{usage}");
+            eprintln!("error: {why}\n\n{}", usage(args.first().unwrap_or(&"")));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The usage of one command (those with more to say than the list).
+fn usage(command: &str) -> &'static str {
+    match command {
+        "hint" => hint::USAGE,
+        "dev" => dev::USAGE,
+        _ => USAGE,
     }
 }

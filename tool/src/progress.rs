@@ -18,8 +18,7 @@ use crate::state::{self, Saved};
 pub fn verdicts(root: &Path, catalog: &[Exercise]) -> Vec<Verdict> {
     let mut saved = Saved::load(root);
     let shared = state::shared_key(root);
-    let mut changed = false;
-    let verdicts = catalog
+    catalog
         .iter()
         .map(|exercise| {
             let key = state::key(root, exercise, shared);
@@ -28,14 +27,11 @@ pub fn verdicts(root: &Path, catalog: &[Exercise]) -> Vec<Verdict> {
             }
             let verdict = cargo::check(root, exercise);
             saved.put(&exercise.package, key, verdict.clone());
-            changed = true;
+            // Saved at once: an interrupted run keeps what it learnt.
+            save(&saved);
             verdict
         })
-        .collect();
-    if changed {
-        save(&saved);
-    }
-    verdicts
+        .collect()
 }
 
 /// One exercise's verdict, saved or run (and saved).
