@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The exercises' proof, for CI (called from .ci/run; runs alone too, as root
 # with CI=true so that no case may be skipped):
-#   1. the committed stubs are what the solutions give (`generate --check`);
+#   1. the committed stubs are what the solutions give (`dev generate --check`);
 #   2. every solution passes its exercise's checks;
 #   3. every exercise, as shipped, builds and FAILS those checks, and every
 #      failing case fails on a todo!() of the stub: not on a compile error, a
@@ -14,7 +14,8 @@ export CARGO_TERM_COLOR=never RUST_BACKTRACE=0
 
 step() { printf '\n== %s\n' "$*"; }
 
-packages=$(sed -n 's/^package = "\(.*\)"$/\1/p' exercises/exercises.toml)
+# The catalog's one parser (tool/src/catalog.rs) lists the packages.
+packages=$(cargo run -q --locked -p workbook-tool -- dev list | cut -f2)
 [ -n "$packages" ] || { echo "no exercises in exercises/exercises.toml"; exit 1; }
 solutions=() exercises=()
 for package in $packages; do
@@ -23,7 +24,7 @@ for package in $packages; do
 done
 
 step "the stubs are what the solutions give"
-cargo run -q --locked -p workbook -- generate --check
+cargo run -q --locked -p workbook-tool -- dev generate --check
 
 step "every solution passes"
 cargo test -q --locked "${solutions[@]}"

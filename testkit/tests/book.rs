@@ -597,32 +597,20 @@ fn relative_links_between_pages_resolve() {
 }
 
 /// `(package, chapter, title)` of each exercise in exercises/exercises.toml,
-/// in its order: a `[[exercise]]` table per exercise, `key = "value"` lines.
+/// in its order, read by the catalog's one parser (the `workbook` tool's).
 fn exercises() -> Vec<(String, String, String)> {
-    let Ok(text) = fs::read_to_string(repo().join("exercises/exercises.toml"))
-    else {
-        return Vec::new();
-    };
-    let mut tables: Vec<BTreeMap<String, String>> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line == "[[exercise]]" {
-            tables.push(BTreeMap::new());
-        } else if let (Some(table), Some((key, value))) =
-            (tables.last_mut(), line.split_once('='))
-        {
-            if !line.starts_with('#') {
-                let value = value.trim().trim_matches('"');
-                table.insert(key.trim().to_owned(), value.to_owned());
-            }
+    match workbook_tool::catalog::load(&repo()) {
+        Ok(all) => all
+            .into_iter()
+            .map(|e| (e.package, e.chapter, e.title))
+            .collect(),
+        Err(why) => {
+            let mut problems = Problems::default();
+            problems.0.push(why);
+            problems.assert_none("exercises/exercises.toml");
+            Vec::new()
         }
     }
-    tables
-        .into_iter()
-        .filter_map(|t| {
-            let get = |key: &str| t.get(key).cloned();
-            Some((get("package")?, get("chapter")?, get("title")?))
-        })
-        .collect()
 }
 
 #[test]

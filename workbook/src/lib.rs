@@ -10,6 +10,7 @@
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
 //! - [`mountinfo`]: which mount sits on a path, from `/proc/self/mountinfo`;
+//! - [`root_cases`]: the command that runs tests' root cases through sudo;
 //! - [`normalize`]: turning an example's output into a machine-independent
 //!   snapshot that still shows which namespaces are the same.
 
@@ -36,6 +37,7 @@ pub mod normalize;
 pub mod ns;
 #[cfg(target_os = "linux")]
 pub mod process;
+pub mod root_cases;
 #[cfg(target_os = "linux")]
 pub mod target;
 #[cfg(target_os = "linux")]

@@ -14,8 +14,11 @@
 //! is identified by the device *and* the inode; compare both. (readlink(2)
 //! gives the text; stat(2) follows the link to the nsfs file itself.)
 //!
-//! Check your work with `cargo test -p ex01-ns-identity`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex01`.
+//! Check your work with `cargo test -p ex01-ns-identity` (the root cases too:
+//! `cargo test-root -p ex01-ns-identity`); stuck, `cargo workbook hint ex01`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex01-ns-identity/src/`; `cargo workbook
+//! solution ex01` shows it once this exercise passes.
 #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::path::Path;

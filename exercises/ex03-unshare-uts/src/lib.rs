@@ -16,8 +16,11 @@
 //! host. Compare the namespace's identity before and after
 //! (`workbook::ns::NsId`) before changing anything.
 //!
-//! Check your work with `cargo test -p ex03-unshare-uts`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex03`.
+//! Check your work with `cargo test -p ex03-unshare-uts` (the root cases too:
+//! `cargo test-root -p ex03-unshare-uts`); stuck, `cargo workbook hint ex03`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex03-unshare-uts/src/`; `cargo workbook
+//! solution ex03` shows it once this exercise passes.
 #![allow(unused_imports)] // some imports are for the code you will write
 
 use nix::sched::{CloneFlags, unshare};

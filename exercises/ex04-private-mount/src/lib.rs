@@ -19,8 +19,11 @@
 //! which is what unshare(1) does by default. (The checks mark a mount shared
 //! on purpose, in a namespace of their own, to see whether yours leaks.)
 //!
-//! Check your work with `cargo test -p ex04-private-mount`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex04`.
+//! Check your work with `cargo test -p ex04-private-mount` (the root cases too:
+//! `cargo test-root -p ex04-private-mount`); stuck, `cargo workbook hint ex04`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex04-private-mount/src/`; `cargo workbook
+//! solution ex04` shows it once this exercise passes.
 #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::path::Path;

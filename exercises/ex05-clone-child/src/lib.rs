@@ -16,8 +16,11 @@
 //! without SIGCHLD, waitpid(2) without `__WALL` does not see the child
 //! (ECHILD). And a child nobody waits for stays a zombie: reap it.
 //!
-//! Check your work with `cargo test -p ex05-clone-child`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex05`.
+//! Check your work with `cargo test -p ex05-clone-child` (the root cases too:
+//! `cargo test-root -p ex05-clone-child`); stuck, `cargo workbook hint ex05`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex05-clone-child/src/`; `cargo workbook
+//! solution ex05` shows it once this exercise passes.
 #![allow(unused_imports, unused_variables)] // until you write the code
 
 use nix::errno::Errno;

@@ -13,8 +13,11 @@
 //! to join, so 0 is an error (EINVAL) rather than "any". It needs Linux 5.8.
 //! And a process that is gone is an error to return (ESRCH), not a panic.
 //!
-//! Check your work with `cargo test -p ex09-pidfd-join`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex09`.
+//! Check your work with `cargo test -p ex09-pidfd-join` (the root cases too:
+//! `cargo test-root -p ex09-pidfd-join`); stuck, `cargo workbook hint ex09`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex09-pidfd-join/src/`; `cargo workbook
+//! solution ex09` shows it once this exercise passes.
 #![allow(unused_imports)] // some imports are for the code you will write
 
 use nix::errno::Errno;

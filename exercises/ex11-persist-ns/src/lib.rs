@@ -16,8 +16,11 @@
 //! the mount belongs to the mount namespace it is made in: the checks run
 //! your code in a private one of their own, so the host never sees it.
 //!
-//! Check your work with `cargo test -p ex11-persist-ns`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex11`.
+//! Check your work with `cargo test -p ex11-persist-ns` (the root cases too:
+//! `cargo test-root -p ex11-persist-ns`); stuck, `cargo workbook hint ex11`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex11-persist-ns/src/`; `cargo workbook
+//! solution ex11` shows it once this exercise passes.
 #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::fs::{self, OpenOptions};

@@ -18,8 +18,11 @@
 //! process's `/proc/PID/ns` needs ptrace read access to it (proc(5)); a
 //! process that is gone gives an error, not an empty list.
 //!
-//! Check your work with `cargo test -p ex02-which-differ`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex02`.
+//! Check your work with `cargo test -p ex02-which-differ` (the root cases too:
+//! `cargo test-root -p ex02-which-differ`); stuck, `cargo workbook hint ex02`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex02-which-differ/src/`; `cargo workbook
+//! solution ex02` shows it once this exercise passes.
 // STUB: #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::fs;

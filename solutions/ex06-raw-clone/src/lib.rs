@@ -18,8 +18,11 @@
 //! sethostname(2) takes a name and its length. Every call can fail: check it.
 //! And the parent must wait for its child, or the child becomes a zombie.
 //!
-//! Check your work with `cargo test -p ex06-raw-clone`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex06`.
+//! Check your work with `cargo test -p ex06-raw-clone` (the root cases too:
+//! `cargo test-root -p ex06-raw-clone`); stuck, `cargo workbook hint ex06`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex06-raw-clone/src/`; `cargo workbook
+//! solution ex06` shows it once this exercise passes.
 // STUB: #![allow(unused_imports, unused_variables)] // until you write the code
 
 use std::ffi::c_void;

@@ -14,8 +14,11 @@
 //! (0 would accept any type). And a process that is gone (no
 //! `/proc/PID`) is an error to return, not a panic.
 //!
-//! Check your work with `cargo test -p ex07-join-proc`; stuck, ask for a
-//! hint with `cargo run -p workbook -- hint ex07`.
+//! Check your work with `cargo test -p ex07-join-proc` (the root cases too:
+//! `cargo test-root -p ex07-join-proc`); stuck, `cargo workbook hint ex07`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex07-join-proc/src/`; `cargo workbook
+//! solution ex07` shows it once this exercise passes.
 // STUB: #![allow(unused_imports)] // some imports are for the code you will write
 
 use nix::fcntl::{OFlag, open};

@@ -17,8 +17,11 @@
 //! And the kernel refuses CLONE_NEWUSER to a process with threads (the checks
 //! run your code on a process with one).
 //!
-//! Check your work with `cargo test -p ex08-join-user-first`; stuck, ask for
-//! a hint with `cargo run -p workbook -- hint ex08`.
+//! Check your work with `cargo test -p ex08-join-user-first` (the root cases too:
+//! `cargo test-root -p ex08-join-user-first`); stuck, `cargo workbook hint ex08`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex08-join-user-first/src/`; `cargo workbook
+//! solution ex08` shows it once this exercise passes.
 // STUB: #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::os::fd::OwnedFd;

@@ -17,8 +17,11 @@
 //! the target's user namespace while you are already in it: the kernel
 //! refuses, and you must still be in every namespace you started in.)
 //!
-//! Check your work with `cargo test -p ex10-all-or-nothing`; stuck, ask for
-//! a hint with `cargo run -p workbook -- hint ex10`.
+//! Check your work with `cargo test -p ex10-all-or-nothing` (the root cases too:
+//! `cargo test-root -p ex10-all-or-nothing`); stuck, `cargo workbook hint ex10`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex10-all-or-nothing/src/`; `cargo workbook
+//! solution ex10` shows it once this exercise passes.
 // STUB: #![allow(unused_imports)] // some imports are for the code you will write
 
 use nix::errno::Errno;

@@ -18,8 +18,11 @@
 //! path itself (lstat), not where a symlink points. Never unmount, never
 //! delete what is not yours.
 //!
-//! Check your work with `cargo test -p ex12-join-and-remove`; stuck, ask for
-//! a hint with `cargo run -p workbook -- hint ex12`.
+//! Check your work with `cargo test -p ex12-join-and-remove` (the root cases too:
+//! `cargo test-root -p ex12-join-and-remove`); stuck, `cargo workbook hint ex12`.
+//! The check, not the solution, is the teacher: it says what is still
+//! wrong. The answer is in `solutions/ex12-join-and-remove/src/`; `cargo workbook
+//! solution ex12` shows it once this exercise passes.
 // STUB: #![allow(unused_imports)] // some imports are for the code you will write
 
 use std::fs;

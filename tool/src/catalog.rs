@@ -1,5 +1,7 @@
 //! `exercises/exercises.toml`: every exercise, in book order, with its
-//! chapter, title and hints. The one place the tools read them from.
+//! chapter, title and hints. The one parser of that file: the `workbook`
+//! command, the book's test (`testkit/tests/book.rs`) and CI (through
+//! `workbook dev list`) all read it here.
 //!
 //! The file is TOML, but only this much of it, read by the few lines below
 //! (a TOML library would be a dependency for thirty lines of text):
@@ -50,6 +52,22 @@ pub fn load(root: &Path) -> Result<Vec<Exercise>, String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     parse(&text).map_err(|e| format!("{FILE}:{e}"))
+}
+
+/// The exercise called `name`: its id (`ex03`), its number (`3`) or its
+/// package (`ex03-unshare-uts`). The error lists the ids there are.
+pub fn find<'a>(
+    catalog: &'a [Exercise],
+    name: &str,
+) -> Result<&'a Exercise, String> {
+    let padded = format!("ex{name:0>2}");
+    catalog
+        .iter()
+        .find(|e| e.id == name || e.package == name || e.id == padded)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = catalog.iter().map(|e| e.id.as_str()).collect();
+            format!("no exercise {name:?}; there are {}", ids.join(" "))
+        })
 }
 
 /// Errors start with the line number.
@@ -164,6 +182,10 @@ mod tests {
         assert_eq!(exercises[0].title, "A \"b\"");
         assert_eq!(exercises[0].hints, ["one", "two"]);
         assert_eq!(exercises[1].lib_name(), "ex02_b");
+        for name in ["ex02", "2", "ex02-b"] {
+            assert_eq!(find(&exercises, name).map(|e| &e.id), Ok(&exercises[1].id));
+        }
+        assert!(find(&exercises, "ex9").is_err());
     }
 
     #[test]

@@ -1,0 +1,142 @@
+//! Trying the real calls rather than guessing from sysctls: each probe
+//! forks a throwaway child that makes them and reports the first refusal
+//! (the call and its errno) on a pipe, then exits. The doctor's own
+//! process never changes namespace.
+
+use std::fs::{self, File};
+use std::io::Read;
+
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::wait::waitpid;
+use nix::unistd::{
+    ForkResult, Gid, Uid, fork, getgid, getuid, pipe, setgid, setgroups, setuid,
+};
+
+/// The first call the kernel refused, and its errno.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub call: String,
+    pub errno: Errno,
+}
+
+/// unshare(2)'s flag for a namespace type of /proc/PID/ns.
+pub fn flag(ns_type: &str) -> Option<(CloneFlags, &'static str)> {
+    Some(match ns_type {
+        "user" => (CloneFlags::CLONE_NEWUSER, "CLONE_NEWUSER"),
+        "uts" => (CloneFlags::CLONE_NEWUTS, "CLONE_NEWUTS"),
+        "mnt" => (CloneFlags::CLONE_NEWNS, "CLONE_NEWNS"),
+        "net" => (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET"),
+        "ipc" => (CloneFlags::CLONE_NEWIPC, "CLONE_NEWIPC"),
+        "pid" => (CloneFlags::CLONE_NEWPID, "CLONE_NEWPID"),
+        "cgroup" => (CloneFlags::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+        "time" => (
+            CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+            "CLONE_NEWTIME",
+        ),
+        _ => return None,
+    })
+}
+
+/// Who the throwaway child is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    /// The doctor's own user, as it is.
+    Me,
+    /// The doctor's own user, entering a user namespace first as an example
+    /// does when it is not root.
+    MeRootless,
+    /// uid and gid 65534, entering a user namespace first: what the tests'
+    /// unprivileged cases do when the tests run as root.
+    Nobody,
+}
+
+/// In a throwaway child: first, unless `who` is [`As::Me`], what an example
+/// does when it is not root (unshare(CLONE_NEWUSER), `deny` to setgroups,
+/// the caller mapped to 0); then unshare(2) of `ns_type` (unless that was
+/// the user namespace just made). Ok if the kernel allowed all of it.
+pub fn attempt(who: As, ns_type: &str) -> Result<(), Refusal> {
+    let threads = fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l == "Threads:\t1");
+    if !threads {
+        // The child below allocates; that is sound only without other threads.
+        return Err(refusal("fork (the doctor has threads)", Errno::EDEADLK));
+    }
+    let (read_end, write_end) = pipe().map_err(|e| refusal("pipe2", e))?;
+    // Safety: the process has one thread (checked above), so the child may
+    // allocate and use std freely; it only makes the calls below, writes
+    // to the pipe and leaves with _exit, running no destructor of ours.
+    match unsafe { fork() }.map_err(|e| refusal("fork", e))? {
+        ForkResult::Child => {
+            drop(read_end);
+            let said = match steps(who, ns_type) {
+                Ok(()) => String::new(),
+                Err(r) => format!("{}\t{}", r.call, r.errno as i32),
+            };
+            let mut pipe = File::from(write_end);
+            let _ = std::io::Write::write_all(&mut pipe, said.as_bytes());
+            // Safety: _exit ends the child at once, without unwinding into
+            // the parent's frames or flushing its copied buffers.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            let mut said = String::new();
+            let _ = File::from(read_end).read_to_string(&mut said);
+            let _ = waitpid(child, None);
+            match said.split_once('\t') {
+                None => Ok(()),
+                Some((call, errno)) => {
+                    Err(refusal(call, Errno::from_raw(errno.parse().unwrap_or(0))))
+                }
+            }
+        }
+    }
+}
+
+fn steps(who: As, ns_type: &str) -> Result<(), Refusal> {
+    if who == As::Nobody {
+        let nobody = 65534;
+        setgroups(&[]).map_err(|e| refusal("setgroups([])", e))?;
+        setgid(Gid::from_raw(nobody)).map_err(|e| refusal("setgid(65534)", e))?;
+        setuid(Uid::from_raw(nobody)).map_err(|e| refusal("setuid(65534)", e))?;
+        // Changing uid made the process non-dumpable, which makes its
+        // /proc/self files root's (proc(5), PR_SET_DUMPABLE); the tests
+        // exec a new program instead, which resets it. Do the same here.
+        nix::sys::prctl::set_dumpable(true)
+            .map_err(|e| refusal("prctl(PR_SET_DUMPABLE, 1)", e))?;
+    }
+    if who != As::Me {
+        let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
+        unshare(CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| refusal("unshare(CLONE_NEWUSER)", e))?;
+        write("/proc/self/setgroups", "deny")?;
+        write("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+        write("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+        if ns_type == "user" {
+            return Ok(());
+        }
+    }
+    let Some((flags, name)) = flag(ns_type) else {
+        return Err(refusal(&format!("unshare(? {ns_type})"), Errno::EINVAL));
+    };
+    unshare(flags).map_err(|e| refusal(&format!("unshare({name})"), e))
+}
+
+fn write(path: &str, text: &str) -> Result<(), Refusal> {
+    fs::write(path, text).map_err(|e| {
+        refusal(
+            &format!("write({path})"),
+            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        )
+    })
+}
+
+fn refusal(call: &str, errno: Errno) -> Refusal {
+    Refusal {
+        call: call.to_owned(),
+        errno,
+    }
+}

@@ -1,0 +1,86 @@
+//! `hint EXERCISE [N]`: the hints of one exercise, one at a time.
+
+use std::process::ExitCode;
+
+use crate::catalog::{self, Exercise};
+use crate::cli::{Outcome, Usage};
+
+pub const USAGE: &str = "\
+Usage: cargo workbook hint EXERCISE [N]
+
+Prints the N-th hint (default: the first) of EXERCISE, e.g. `hint ex03` or
+`hint ex03 2`. EXERCISE is its id (ex03), number (3) or package.
+";
+
+/// `hint [EXERCISE [N]]`; a missing exercise, an unknown one or an N out of
+/// range is a usage error (exit 2).
+pub fn hint(catalog: &[Exercise], args: &[&str]) -> Outcome {
+    let (name, n) = match args {
+        [] => return Err(Usage("hint needs an exercise, e.g. `hint ex03`".into())),
+        [name] => (*name, "1"),
+        [name, n] => (*name, *n),
+        [_, _, extra, ..] => {
+            return Err(Usage(format!("unexpected argument {extra:?}")));
+        }
+    };
+    let exercise = catalog::find(catalog, name).map_err(Usage)?;
+    let count = exercise.hints.len();
+    let n: usize = match n.parse() {
+        Ok(n) if (1..=count).contains(&n) => n,
+        _ => {
+            return Err(Usage(format!(
+                "{} has hints 1 to {count}, not {n:?}",
+                exercise.id
+            )));
+        }
+    };
+    println!(
+        "{} ({}), hint {n} of {count}:",
+        exercise.package, exercise.title
+    );
+    for line in wrap(&exercise.hints[n - 1], 76) {
+        println!("  {line}");
+    }
+    if n < count {
+        println!(
+            "Still stuck? `cargo workbook hint {} {}`",
+            exercise.id,
+            n + 1
+        );
+    } else {
+        println!(
+            "That was the last hint. The check, not the solution, is the teacher; \
+             `cargo workbook solution {}` shows the answer once it passes.",
+            exercise.id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Words into lines of at most `width` characters (a longer word stands alone).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line)
+                if line.chars().count() + 1 + word.chars().count() <= width =>
+            {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_wrap() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh x", 5), ["abcdefgh", "x"]);
+    }
+}

@@ -1,0 +1,318 @@
+//! `watch [--manual]`: check the first unfinished exercise, then again each
+//! time one of its files is saved, with the verdict, a progress bar over
+//! all exercises, and the keys (each followed by Enter): `h` hint, `n`
+//! next, `l` list, `q` quit; Enter alone runs the check again.
+//!
+//! Saves are noticed with inotify(7) on the exercise's directories (an
+//! editor that saves by renaming a new file over the old one gives
+//! IN_MOVED_TO there, not an event on the file). Where inotify cannot see
+//! saves (a network filesystem: NFS, SMB, FUSE, 9p such as WSL's `/mnt`),
+//! or with `--manual`, Enter runs the check again. No polling, no sleep:
+//! one poll(2) on stdin and the inotify fd.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::statfs::{self, FsType};
+
+use crate::cargo::Verdict;
+use crate::catalog::Exercise;
+use crate::cli::{Outcome, Usage};
+use crate::hint::wrap;
+use crate::progress::{self, bar};
+use crate::state::{self, Saved};
+
+const KEYS: &str = "keys (then Enter): h hint · n next · l list · q quit · Enter alone: check again";
+
+pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
+    let manual = match args {
+        [] => false,
+        ["--manual"] => true,
+        [other, ..] => return Err(Usage(format!("unexpected argument {other:?}"))),
+    };
+    // The first exercise that does not pass, checking in order only as far
+    // as needed.
+    let Some(mut at) = catalog
+        .iter()
+        .position(|e| !progress::verdict(root, e).passed())
+    else {
+        println!("All done: every exercise passes.");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut hints_shown = 0;
+    let mut watcher = Watcher::new(manual);
+    let mut input = Vec::new();
+    let mut check = true;
+    loop {
+        let exercise = &catalog[at];
+        watcher.watch(root, exercise);
+        if std::mem::replace(&mut check, true) {
+            let verdict = progress::verdict(root, exercise);
+            show(root, catalog, exercise, &verdict, &watcher);
+        }
+        // Wait for a save or a key.
+        let key = match watcher.wait(&mut input) {
+            Event::Saved => continue,
+            Event::Closed => return Ok(ExitCode::SUCCESS),
+            Event::Line(line) => line,
+        };
+        match key.trim() {
+            "" => {}
+            "q" => return Ok(ExitCode::SUCCESS),
+            "h" => {
+                let n = hints_shown % exercise.hints.len();
+                hints_shown += 1;
+                println!("hint {} of {}:", n + 1, exercise.hints.len());
+                for line in wrap(&exercise.hints[n], 76) {
+                    println!("  {line}");
+                }
+                println!("{KEYS}");
+                check = false;
+            }
+            "n" => {
+                // The next exercise after this one that does not pass yet.
+                let next = (1..catalog.len())
+                    .map(|step| (at + step) % catalog.len())
+                    .find(|i| !progress::verdict(root, &catalog[*i]).passed());
+                match next {
+                    Some(next) => {
+                        at = next;
+                        hints_shown = 0;
+                    }
+                    None => {
+                        println!("This is the last exercise that does not pass.")
+                    }
+                }
+            }
+            "l" => {
+                list(root, catalog);
+                println!("{KEYS}");
+                check = false;
+            }
+            other => {
+                println!("unknown key {other:?}; {KEYS}");
+                check = false;
+            }
+        }
+    }
+}
+
+fn show(
+    root: &Path,
+    catalog: &[Exercise],
+    exercise: &Exercise,
+    verdict: &Verdict,
+    watcher: &Watcher,
+) {
+    println!();
+    println!(
+        "{} ({}), exercises/{}/src/",
+        exercise.package, exercise.title, exercise.package
+    );
+    match verdict {
+        Verdict::Passed { note } if note.is_empty() => {
+            println!("  passed. n for the next exercise.")
+        }
+        Verdict::Passed { note } => {
+            println!("  passed ({note}). n for the next exercise.")
+        }
+        Verdict::NotYet(why) => println!("  not yet: {why}"),
+    }
+    println!("{}", bar(passes(root, catalog), catalog.len(), 40));
+    match watcher.inotify.is_some() {
+        true => println!("Checked again each time you save a file of it."),
+        false => println!("{}; press Enter to check again.", watcher.why_manual),
+    }
+    println!("{KEYS}");
+}
+
+/// How many exercises pass, by their saved verdicts (none is run for it).
+fn passes(root: &Path, catalog: &[Exercise]) -> usize {
+    let saved = Saved::load(root);
+    let shared = state::shared_key(root);
+    catalog
+        .iter()
+        .filter(|e| {
+            saved
+                .get(&e.package, &state::key(root, e, shared))
+                .is_some_and(Verdict::passed)
+        })
+        .count()
+}
+
+fn list(root: &Path, catalog: &[Exercise]) {
+    let saved = Saved::load(root);
+    let shared = state::shared_key(root);
+    for e in catalog {
+        let status = match saved.get(&e.package, &state::key(root, e, shared)) {
+            Some(v) if v.passed() => "passed ",
+            Some(_) => "not yet",
+            None => "unknown",
+        };
+        println!("  {status}  {:<24} {}", e.package, e.title);
+    }
+}
+
+enum Event {
+    Saved,
+    Line(String),
+    Closed,
+}
+
+struct Watcher {
+    inotify: Option<Inotify>,
+    why_manual: String,
+    watching: Option<String>,
+}
+
+impl Watcher {
+    fn new(manual: bool) -> Watcher {
+        if manual {
+            return Watcher {
+                inotify: None,
+                why_manual: "Manual mode (--manual)".into(),
+                watching: None,
+            };
+        }
+        match Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK) {
+            Ok(inotify) => Watcher {
+                inotify: Some(inotify),
+                why_manual: String::new(),
+                watching: None,
+            },
+            Err(errno) => Watcher {
+                inotify: None,
+                why_manual: format!(
+                    "inotify_init1 failed ({errno:?}), no file watching"
+                ),
+                watching: None,
+            },
+        }
+    }
+
+    /// Watch the directories of `exercise` (once per exercise: a new
+    /// inotify instance drops the old watches).
+    fn watch(&mut self, root: &Path, exercise: &Exercise) {
+        if self.inotify.is_none()
+            || self.watching.as_deref() == Some(&exercise.package)
+        {
+            return;
+        }
+        let dir = root.join("exercises").join(&exercise.package);
+        if wsl_mnt(&dir) {
+            self.inotify = None;
+            self.why_manual = "WSL's /mnt: saves from Windows are not seen".into();
+            return;
+        }
+        if let Some(kind) = network_fs(&dir) {
+            self.inotify = None;
+            self.why_manual = format!("{kind}: saves are not seen here");
+            return;
+        }
+        let fresh = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK);
+        let mut dirs = vec![dir.clone()];
+        dirs_under(&dir, &mut dirs);
+        let flags = AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_MOVED_TO
+            | AddWatchFlags::IN_DELETE;
+        let added = fresh.and_then(|inotify| {
+            for dir in &dirs {
+                inotify.add_watch(dir, flags)?;
+            }
+            Ok(inotify)
+        });
+        match added {
+            Ok(inotify) => {
+                self.inotify = Some(inotify);
+                self.watching = Some(exercise.package.clone());
+            }
+            Err(errno) => {
+                self.inotify = None;
+                self.why_manual = format!("inotify_add_watch failed ({errno:?})");
+            }
+        }
+    }
+
+    /// Block in poll(2) until a save, a full line on stdin, or its end.
+    fn wait(&mut self, input: &mut Vec<u8>) -> Event {
+        loop {
+            if let Some(end) = input.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = input.drain(..=end).collect();
+                return Event::Line(String::from_utf8_lossy(&line).into_owned());
+            }
+            let stdin = std::io::stdin();
+            let mut fds = vec![PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+            if let Some(inotify) = &self.inotify {
+                fds.push(PollFd::new(inotify.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(Errno::EINTR) => continue,
+                Err(_) => return Event::Closed,
+                Ok(_) => {}
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            let saved = fds.get(1).is_some_and(ready);
+            let typed = ready(&fds[0]);
+            drop(fds);
+            if saved {
+                // Take every event queued so far: one check for one save,
+                // however many events the editor's save made.
+                if let Some(inotify) = &self.inotify {
+                    while inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
+                }
+                return Event::Saved;
+            }
+            if typed {
+                let mut buf = [0u8; 256];
+                match nix::unistd::read(std::io::stdin().as_fd(), &mut buf) {
+                    Ok(0) | Err(_) => return Event::Closed,
+                    Ok(n) => input.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+    }
+}
+
+/// Directories below `dir`, but `target/`.
+fn dirs_under(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() && !path.ends_with("target") {
+            found.push(path.clone());
+            dirs_under(&path, found);
+        }
+    }
+}
+
+/// `dir` is under /mnt on WSL, where Windows' drives are mounted and
+/// Windows editors' saves do not reach inotify.
+fn wsl_mnt(dir: &Path) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (release.contains("microsoft") || release.contains("wsl"))
+        && dir.starts_with("/mnt")
+}
+
+/// The kind of filesystem `dir` is on, if inotify cannot see saves there
+/// (they may be made by another machine, or through another kernel).
+fn network_fs(dir: &Path) -> Option<&'static str> {
+    let kind = statfs::statfs(dir).ok()?.filesystem_type();
+    [
+        (statfs::NFS_SUPER_MAGIC, "NFS"),
+        (statfs::SMB_SUPER_MAGIC, "SMB"),
+        (FsType(0xFF53_4D42), "CIFS"),
+        (FsType(0xFE53_4D42), "SMB2"),
+        (statfs::FUSE_SUPER_MAGIC, "a FUSE filesystem"),
+        (FsType(0x0102_1997), "9p (WSL's /mnt, a VM's share)"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| *magic == kind)
+    .map(|(_, name)| name)
+}

@@ -1,0 +1,145 @@
+//! The learner's and the authors' commands, on a fixture workbook and on
+//! this one: exit codes (usage errors 2), what they print, what they refuse.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fixture;
+
+use std::process::{Output, Stdio};
+
+use fixture::{Fixture, SOLUTION, STUB};
+
+fn run(mut cmd: std::process::Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running workbook: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn bare_hint_says_how_to_use_it_and_exits_2() {
+    let fx = Fixture::new("hint");
+    let out = run(fx.workbook(&["hint"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("Usage: cargo workbook hint EXERCISE [N]"));
+}
+
+#[test]
+fn hint_out_of_range_or_unknown_is_a_usage_error() {
+    let fx = Fixture::new("hint-range");
+    for args in [
+        &["hint", "ex01", "3"][..],
+        &["hint", "ex01", "0"],
+        &["hint", "ex01", "x"],
+        &["hint", "ex09"],
+        &["hint", "ex01", "1", "extra"],
+    ] {
+        let out = run(fx.workbook(args));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run(fx.workbook(&["hint", "1", "2"]));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("hint 2 of 2:\n  two\n"), "{stdout}");
+    assert!(stdout.contains("cargo workbook solution ex01"), "{stdout}");
+}
+
+#[test]
+fn unknown_commands_are_usage_errors() {
+    let fx = Fixture::new("usage");
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["progress", "x"],
+        &["dev"],
+        &["dev", "x"],
+    ] {
+        let out = run(fx.workbook(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = run(fx.workbook(&["--help"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("cargo test-root"));
+}
+
+#[test]
+fn generate_keeps_a_learners_work_unless_forced() {
+    let fx = Fixture::new("generate");
+    // Half done: a todo!() is still there, so it is no finished exercise,
+    // but it is work all the same.
+    let work = "pub fn add(a: u32, b: u32) -> u32 {\n    let sum = a; // mine\n    todo!()\n}\n";
+    fx.write("exercises/ex01-add/src/lib.rs", work);
+    let out = run(fx.workbook(&["dev", "generate"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("kept exercises/ex01-add/src/lib.rs"));
+    assert_eq!(fx.read("exercises/ex01-add/src/lib.rs"), work);
+    // The author's other files are written all the same.
+    assert!(
+        fx.read("exercises/ex01-add/Cargo.toml")
+            .contains("name = \"ex01-add\"")
+    );
+    let check = run(fx.workbook(&["dev", "generate", "--check"]));
+    assert_eq!(check.status.code(), Some(1));
+    let forced = run(fx.workbook(&["dev", "generate", "--force"]));
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    assert_eq!(fx.read("exercises/ex01-add/src/lib.rs"), STUB);
+    let check = run(fx.workbook(&["dev", "generate", "--check"]));
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
+
+#[test]
+fn reset_asks_and_puts_the_stub_back() {
+    let fx = Fixture::new("reset");
+    fx.write("exercises/ex01-add/src/lib.rs", "half done\n");
+    // No terminal, no --yes: nothing changes.
+    let out = run(fx.workbook(&["reset", "ex01"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--yes"));
+    assert_eq!(fx.read("exercises/ex01-add/src/lib.rs"), "half done\n");
+    let out = run(fx.workbook(&["reset", "ex01", "--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fx.read("exercises/ex01-add/src/lib.rs"), STUB);
+    let again = run(fx.workbook(&["reset", "ex01", "--yes"]));
+    assert!(text(&again.stdout).contains("stub already"));
+    assert_eq!(run(fx.workbook(&["reset"])).status.code(), Some(2));
+}
+
+#[test]
+fn solution_waits_for_a_pass_or_a_yes() {
+    let fx = Fixture::new("solution");
+    // The fixture's exercise does not pass (it is no cargo package), and
+    // without a terminal nobody confirms: no solution.
+    let out = run(fx.workbook(&["solution", "ex01"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stdout).contains("a + b"));
+    assert!(
+        text(&out.stderr).contains("The check, not the solution, is the teacher")
+    );
+    let out = run(fx.workbook(&["solution", "ex01", "--yes"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains(SOLUTION));
+}
+
+#[test]
+fn dev_list_is_the_catalog_for_scripts() {
+    let out = run(fixture::workbook(
+        &workbook_tool::cli::root(),
+        &["dev", "list"],
+    ));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap_or("");
+    assert_eq!(
+        first.split('\t').nth(1),
+        Some("ex01-ns-identity"),
+        "{stdout}"
+    );
+}
