@@ -234,8 +234,8 @@ impl<'a> CreateTarget<'a> {
             ),
             kept: false,
         };
-        // The O_TMPFILE descriptor's dentry has no name (d_unlinked), and
-        // mount(2) refuses it: reopen the name, and make sure it is ours.
+        // The O_TMPFILE descriptor still names no path: mount(2) onto it
+        // fails with ENOENT (6.18). Reopen the name; make sure it is ours.
         target.fd = open_path(dir)?;
         let named =
             fstat(&target.fd).call(|| format!("fstat({})", file.display()))?;

@@ -16,7 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdout, Command, Stdio};
 
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
@@ -209,17 +209,24 @@ fn of_50_concurrent_creates_exactly_one_mounts() {
     }
     let dir = TestDir::new();
     let path = dir.file("ns");
+    // A starting gate: each shell waits for its line on one pipe, then
+    // becomes create; the 50 lines go in one write, so all start at once.
+    let (gate, opener) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("pipe2");
     let children: Vec<_> = (0..50)
         .map(|_| {
-            Command::new(BIN)
-                .args(["create", to_str(&path)])
-                .stdin(Stdio::null())
+            Command::new("/bin/sh")
+                .args(["-c", "read -r _ && exec \"$0\" create \"$1\""])
+                .args([BIN, to_str(&path)])
+                .stdin(gate.try_clone().expect("dup"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn create")
         })
         .collect();
+    drop(gate);
+    nix::unistd::write(&opener, "\n".repeat(50).as_bytes()).expect("open the gate");
+    drop(opener);
     let outputs: Vec<_> = children
         .into_iter()
         .map(|child| child.wait_with_output().expect("wait"))
