@@ -257,7 +257,8 @@ impl<'a> CreateTarget<'a> {
                          changed while create worked",
                         file.display()
                     ),
-                    "undone; check the directory, then run create again",
+                    "something renamed or replaced PATH meanwhile; `findmnt -t nsfs` \
+                     lists the nsfs mounts, wherever the bind mount went",
                 ));
             }
         }

@@ -68,9 +68,9 @@ of its own).
                           file on an ext4, xfs, btrfs, f2fs or tmpfs
                           filesystem: never a symlink, a directory, a kernel
                           pseudo-file, a file with content or a mount point.
-                          The file is marked (xattr trusted.ch06-persist-
-                          bind-mount) before the mount; one create or remove
-                          at a time per directory
+                          Before the mount, the file gets create's mark, the
+                          xattr trusted.ch06-persist-bind-mount. One create
+                          or remove at a time per directory
   join PATH               in a new process, join the UTS namespace bound at
                           PATH (an nsfs file of a UTS namespace) and print
                           its hostname
@@ -81,7 +81,8 @@ of its own).
 
 create, join and remove act on the host's mount and UTS namespaces and need
 root (create and remove: of the host, not of a user namespace).
-Read namespaces(7), mount(2), umount(2), setns(2), ioctl_ns(2).
+Read namespaces(7), mount(2), umount(2), setns(2), ioctl_ns(2), statfs(2),
+flock(2), xattr(7).
 ";
 
 /// The hostname of the persisted namespace, so a joiner can recognise it.
