@@ -259,16 +259,26 @@ fn remove_leaves_a_file_create_did_not_make() {
     let dir = TestDir::new();
     let marker = dir.file("marker");
     fs::write(&marker, "").unwrap();
-    let out = run(&["create", to_str(&marker)]).success().to_owned();
-    assert!(out.contains("create did not make it"), "{out}");
+    let created = run(&["create", to_str(&marker)]);
+    created.success();
     assert_eq!(mounts_at(&marker), 1);
     let removed = run(&["remove", to_str(&marker)]);
-    let out = removed.success();
-    assert!(out.contains("beneath lies create's file"), "{out}");
-    assert!(out.contains("left"), "{out}");
+    removed.success();
     assert!(fs::metadata(&marker).unwrap().is_file(), "the file stays");
     assert_eq!(mark_of(&marker), None, "and its mark is gone");
     dir.assert_no_mounts();
+    // And both said so.
+    assert!(
+        created.stdout.contains("create did not make it"),
+        "{}",
+        created.stdout
+    );
+    assert!(
+        removed.stdout.contains("beneath lies create's file"),
+        "{}",
+        removed.stdout
+    );
+    assert!(removed.stdout.contains("left"), "{}", removed.stdout);
 }
 
 #[test]
