@@ -41,8 +41,8 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let target = CreateTarget::prepare(&dir)?;
     let file = &dir.file;
     println!(
-        "process {me}: flock({}, LOCK_EX) and SIGINT, SIGTERM, SIGHUP, SIGQUIT held until \
-         done: no other create or remove in that directory, no Ctrl-C halfway",
+        "process {me}: flock({}, LOCK_EX | LOCK_NB) and SIGINT, SIGTERM, SIGHUP, SIGQUIT held \
+         until done: no other create or remove in that directory, no Ctrl-C halfway",
         dir.path.display()
     );
     println!("process {me}: {}", target.told);
