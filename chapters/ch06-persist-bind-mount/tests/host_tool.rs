@@ -359,6 +359,10 @@ fn remove_finishes_what_a_killed_create_left() {
             rustix::fs::XattrFlags::CREATE,
         )
         .expect("setxattr");
+        // create will not start over it: that is remove's to finish.
+        let err = run(&["create", to_str(path)]).failure(1).to_owned();
+        assert!(err.contains("carries create's mark"), "{err}");
+        assert_eq!(mounts_at(path), 0);
         let ran = run(&["remove", to_str(path)]);
         let out = ran.success();
         assert!(out.contains("killed halfway"), "{out}");
