@@ -32,11 +32,13 @@ pub(crate) fn join(path: &Path) -> Result<()> {
     let child = process::fork_child(&[], || {
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))?;
+        // Proved, not assumed: the namespace we are in now is the one checked.
+        let now = NsId::current("uts")?;
+        ns::ensure_joined(uts_ns, now)?;
         println!(
-            "process {}: setns({}, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {}: setns({}, CLONE_NEWUTS) -> {now}; hostname \"{}\"",
             std::process::id(),
             path.display(),
-            NsId::current("uts")?,
             ns::hostname()?
         );
         Ok(())

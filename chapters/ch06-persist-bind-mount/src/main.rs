@@ -27,6 +27,7 @@
 //! statfs(2), proc(5) ("/proc/pid/mountinfo").
 
 mod create;
+mod host;
 mod join;
 mod remove;
 
@@ -64,17 +65,24 @@ of its own).
   create PATH [HOSTNAME]  bind a new UTS namespace with hostname HOSTNAME
                           (default \"ch06-persisted\") onto PATH, which must
                           not exist (it is created) or be an empty regular
-                          file: never a symlink, a directory, a file with
-                          content or a mount point
+                          file on an ext4, xfs, btrfs, f2fs or tmpfs
+                          filesystem: never a symlink, a directory, a kernel
+                          pseudo-file, a file with content or a mount point.
+                          Before the mount, the file gets create's mark, the
+                          xattr trusted.ch06-persist-bind-mount. One create
+                          or remove at a time per directory
   join PATH               in a new process, join the UTS namespace bound at
                           PATH (an nsfs file of a UTS namespace) and print
                           its hostname
-  remove PATH             unmount PATH, only if it is an nsfs mount point of
-                          a UTS namespace; then delete the file under it if
-                          it is an empty regular file, as `create` leaves it
+  remove PATH             undo create, and only create: unmount PATH if the
+                          file beneath carries create's mark, then delete the
+                          file if create made it, else take the mark off. It
+                          also finishes what a killed create or remove left
 
 create, join and remove act on the host's mount and UTS namespaces and need
-root. Read namespaces(7), mount(2), umount(2), setns(2), ioctl_ns(2).
+root (create and remove: of the host, not of a user namespace).
+Read namespaces(7), mount(2), umount(2), setns(2), ioctl_ns(2), statfs(2),
+flock(2), xattr(7).
 ";
 
 /// The hostname of the persisted namespace, so a joiner can recognise it.
@@ -91,7 +99,10 @@ fn lesson(mut args: Args) -> Result<()> {
     let Some(command) = args.next("subcommand")? else {
         return story();
     };
-    let path = |args: &mut Args| args.required("PATH").map(PathBuf::from);
+    let path = |args: &mut Args| match args.required("PATH")? {
+        empty if empty.is_empty() => Err(Error::usage("PATH is empty")),
+        path => Ok(PathBuf::from(path)),
+    };
     match command.as_str() {
         "create" => {
             let target = path(&mut args)?;
@@ -101,6 +112,7 @@ fn lesson(mut args: Args) -> Result<()> {
                 "create",
                 "it bind-mounts onto PATH in the host's mount namespace",
             )?;
+            needs_initial_user_ns("create")?;
             create::create(&target, &hostname)
         }
         "join" => {
@@ -116,6 +128,7 @@ fn lesson(mut args: Args) -> Result<()> {
             let target = path(&mut args)?;
             args.finish()?;
             needs_root("remove", "it unmounts PATH in the host's mount namespace")?;
+            needs_initial_user_ns("remove")?;
             remove::remove(&target)
         }
         other => Err(Error::usage(format!(
@@ -297,6 +310,36 @@ fn needs_root(command: &str, why: &str) -> Result<()> {
         ),
     ))
 }
+
+/// create and remove also read and write create's mark, a `trusted.` xattr:
+/// xattr(7) allows that only with CAP_SYS_ADMIN in the initial user
+/// namespace. Root of a user namespace of its own (`unshare -r`) has
+/// CAP_SYS_ADMIN there, yet is refused (EPERM) and reads no mark (ENODATA);
+/// it could not mount in the host's mount namespace either. user_namespaces(7):
+/// the initial user namespace's uid_map reads "0 0 4294967295". (A user
+/// namespace that maps all uids so passes here, and meets EPERM later.)
+fn needs_initial_user_ns(command: &str) -> Result<()> {
+    let uid_map = fs::read_to_string("/proc/self/uid_map")
+        .call(|| "read(/proc/self/uid_map)".into())?;
+    let map: Vec<&str> = uid_map.split_whitespace().collect();
+    if map == ["0", "0", "4294967295"] {
+        return Ok(());
+    }
+    Err(Error::refused(
+        format!(
+            "`{command}` needs root of the host: this process is in a user namespace of its \
+             own (uid_map \"{}\"), {}, where CAP_SYS_ADMIN does not reach the host's mount \
+             namespace or `trusted.` extended attributes",
+            map.join(" "),
+            NsId::current("user")?
+        ),
+        format!(
+            "run it as root outside any user namespace (sudo ch06-persist-bind-mount \
+             {command} ...)"
+        ),
+    ))
+}
+
 pub(crate) fn file_type(mode: libc::mode_t) -> SFlag {
     SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits())
 }
