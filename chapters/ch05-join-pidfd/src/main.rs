@@ -3,8 +3,10 @@
 //! pidfd_open(2) gives a file descriptor that refers to a process itself (a
 //! "pidfd"), not to one of its namespaces. Given a pidfd, setns(2) reads its
 //! second argument as a bitmask: every CLONE_NEW* flag set names one of that
-//! process's namespaces to join, all in one call. And the call is atomic:
-//! either the caller ends up in every namespace asked for, or in none.
+//! process's namespaces to join, all in one call. And the move is atomic:
+//! setns(2) "atomically moves the calling thread into one or more of the same
+//! namespaces as the thread referred to by fd", so the caller ends up in
+//! every namespace asked for, or in none.
 //!
 //! Without arguments the example starts its own target (a child parked in a
 //! new UTS and a new network namespace, hostname "ch05-target"), shows a call
@@ -18,7 +20,9 @@
 //! one namespace, so it joins one per call (chapter 4).
 //!
 //! Versions: pidfd_open(2) exists since Linux 5.3, setns(2) with a pidfd
-//! since 5.8.
+//! since 5.8 (EINVAL before). On a thread that is not the thread-group
+//! leader, pidfd_open(2) gives EINVAL before Linux 6.16 and ENOENT since,
+//! unless PIDFD_THREAD (6.9) asks for that thread.
 //!
 //! Read: pidfd_open(2), setns(2), namespaces(7), user_namespaces(7).
 
@@ -109,11 +113,11 @@ fn join_own_target() -> Result<()> {
     // ANCHOR: all_or_nothing
     // Ask for three namespaces, one of which cannot be joined: the target's
     // user namespace is the one we are in, and re-entering your own user
-    // namespace is EINVAL (setns(2), user_namespaces(7)). The kernel prepares
-    // every move on a copy of our namespaces and credentials (a `struct
-    // nsset`), and commits the copy only if every move succeeded. It checks
-    // the user namespace first, so here it fails before even looking at UTS
-    // and NET; a failure on any later type would leave us where we are too.
+    // namespace is EINVAL (setns(2), ERRORS). The kernel prepares every move
+    // on a copy of our namespaces and credentials (a `struct nsset`), and
+    // commits the copy only if every move succeeded. It takes the user
+    // namespace first, so here it fails before even looking at UTS and NET;
+    // a failure on any later type would leave us where we are too.
     let too_many = CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNET;
@@ -160,9 +164,11 @@ fn join_own_target() -> Result<()> {
     // ANCHOR: setns
     // Now only the two we can join, both in one call. With a pidfd the flags
     // are a bitmask of what to join, and 0 (join nothing) is EINVAL; with a
-    // /proc/PID/ns file they only check the type. Joining each namespace
-    // needs CAP_SYS_ADMIN in our own user namespace and in the one that owns
-    // it. setns moves the calling thread only; this program has one.
+    // /proc/PID/ns file they only check the type. Joining a UTS or network
+    // namespace needs CAP_SYS_ADMIN in our own user namespace and in the one
+    // that owns it (setns(2), "Network, IPC, time, and UTS namespaces"), and
+    // a pidfd also needs ptrace read access to the target (EPERM otherwise).
+    // setns moves the calling thread only; this program has one.
     let flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET;
     setns(&pidfd, flags).call(|| {
         format!(
@@ -184,7 +190,9 @@ fn join_own_target() -> Result<()> {
 
     // ANCHOR: finish
     // Release the target and reap it. From now on setns with this pidfd
-    // would fail with ESRCH; the namespaces live on, since we are in them.
+    // would fail with ESRCH (already from the moment it exited, reaped or
+    // not: its namespaces go at exit); the namespaces live on, since we are
+    // in them.
     target.finish()?;
     println!(
         "process {me} (joiner): process {target_pid} has exited; still in {} {}, hostname \"{}\"",
@@ -214,7 +222,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     // ANCHOR_END: pid_before
 
     // ANCHOR: pid_open
-    // The pidfd pins the process: if it exits and is reaped, setns fails
+    // The pidfd names this process for good: once it exits, setns fails
     // with ESRCH rather than joining whatever process reuses the PID.
     let pidfd = open_pidfd(pid)?;
     let target_user = NsId::of(Proc::Pid(pid), "user")?;
@@ -227,11 +235,14 @@ fn join_pid(pid: Pid) -> Result<()> {
     // ANCHOR_END: pid_open
 
     // ANCHOR: pid_flags
-    // Joining asks for CAP_SYS_ADMIN in the user namespace that owns each
-    // namespace. Root has it everywhere. Without it, we gain it by joining a
-    // user namespace our own uid created, and with a pidfd that is one more
-    // bit in the same call: the kernel joins the user namespace first, then
-    // the others with the capabilities it gave us.
+    // Joining checks CAP_SYS_ADMIN twice: in the user namespace that owns
+    // each namespace, and in our own user namespace. Root passes both. A
+    // user whose uid created the target's user namespace passes the first
+    // from outside (the owner "has all capabilities in the namespace",
+    // user_namespaces(7)), but has no CAP_SYS_ADMIN in its own user
+    // namespace. With a pidfd, joining the target's user namespace is one
+    // more bit in the same call: the kernel takes it first, and the other
+    // moves then count it as our own user namespace (chapter 4 explains).
     let mut flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET;
     if userns::has_cap_sys_admin() {
         println!(
@@ -290,7 +301,8 @@ fn open_pidfd(pid: Pid) -> Result<OwnedFd> {
                 format!("no process {pid}: {} failed: ESRCH", call()),
                 "check the PID with `ps -p PID`; the process may have exited",
             ),
-            // Without PIDFD_THREAD (Linux 6.9), only a thread-group leader.
+            // Without PIDFD_THREAD (Linux 6.9), only a thread-group leader:
+            // another thread gives EINVAL before Linux 6.16, ENOENT since.
             Errno::EINVAL => Error::sys_with_hint(
                 call(),
                 Errno::EINVAL,
