@@ -3,7 +3,9 @@
 //!
 //! namespaces(7): a namespace lives as long as something refers to it. A
 //! process in it is one such reference; an open file descriptor of its nsfs
-//! file is another, and so is a bind mount of that file. So after
+//! file is another, and so is a bind mount of that file. (namespaces(7)
+//! lists the factors that keep one alive; other kernel objects hold
+//! references too, e.g. a socket holds its network namespace.) So after
 //! `mount --bind /proc/self/ns/uts FILE` the UTS namespace outlives its last
 //! process, and any process that may can join it with open(FILE) and
 //! setns(fd, CLONE_NEWUTS). That is how `ip netns add` keeps network
@@ -22,7 +24,7 @@
 //!   is in the namespace while the bind mount keeps it;
 //! - the mount must go again: umount2(2) drops the last reference.
 //!
-//! Read: namespaces(7) ("The /proc/[pid]/ns/ directory"), mount(2) (MS_BIND),
+//! Read: namespaces(7) ("The /proc/pid/ns/ directory"), mount(2) (MS_BIND),
 //! umount(2), setns(2), mount_namespaces(7) (propagation), ioctl_ns(2),
 //! statfs(2), proc(5) ("/proc/pid/mountinfo").
 
