@@ -94,7 +94,7 @@ fn lesson(args: Args) -> Result<()> {
         "a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:"
     );
     println!(
-        "  stat(/proc/self/ns/uts) -> st_dev {}:{}, st_ino {}",
+        "  stat(\"/proc/self/ns/uts\") -> st_dev {}:{}, st_ino {}",
         major(uts.dev),
         minor(uts.dev),
         uts.ino

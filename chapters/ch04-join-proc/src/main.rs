@@ -95,7 +95,7 @@ fn join_own_target() -> Result<()> {
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     println!(
-        "process {me} (joiner): open(/proc/{target_pid}/ns/uts) -> a descriptor of {target_uts}"
+        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\") -> a descriptor of {target_uts}"
     );
     // ANCHOR_END: open
 
@@ -158,7 +158,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_user =
         NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     println!(
-        "process {me} (joiner): open(/proc/{pid}/ns/uts), open(/proc/{pid}/ns/user) -> \
+        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\"), open(\"/proc/{pid}/ns/user\") -> \
          process {pid} is in {target_user} {target_uts}"
     );
     // ANCHOR_END: pid_open

@@ -34,7 +34,7 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let held = NsId::of_file("uts", &file)?;
     target.keep();
     println!(
-        "process {me}: reaped process {pid}; stat({}) -> {held} (st_dev {}:{}, st_ino {}): \
+        "process {me}: reaped process {pid}; stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): \
          the bind mount holds it",
         file.display(),
         major(held.dev),

@@ -33,7 +33,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))?;
         println!(
-            "process {}: setns({}, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {}: setns(fd of \"{}\", CLONE_NEWUTS) -> {}; hostname \"{}\"",
             std::process::id(),
             path.display(),
             NsId::current("uts")?,

@@ -151,8 +151,9 @@ fn story() -> Result<()> {
     ns::ensure_new(mnt_before, mnt_ns)?;
     mountinfo::make_root_private()?;
     println!(
-        "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then mount(none, \"/\", \
-         MS_REC | MS_PRIVATE): no mount made here reaches the host, all die with this namespace"
+        "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then \
+         mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): no mount made here \
+         reaches the host, all die with this namespace"
     );
     // ANCHOR_END: private
 
@@ -189,7 +190,7 @@ fn story() -> Result<()> {
         "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
     );
     println!(
-        "  stat({}) -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
+        "  stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
         dir.uts_file.display(),
         major(held.dev),
         minor(held.dev),
@@ -211,7 +212,7 @@ fn story() -> Result<()> {
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
         println!(
-            "process {b} (B): open({}) + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {b} (B): open(\"{}\") + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
             uts_file.display(),
             NsId::current("uts")?,
             ns::hostname()?
@@ -229,7 +230,7 @@ fn story() -> Result<()> {
     // path; here each step is checked and told.
     dir.unmount()?;
     println!(
-        "process {me}: umount2({}): the last reference to {held} is gone; the kernel frees it",
+        "process {me}: umount2(\"{}\", 0): the last reference to {held} is gone; the kernel frees it",
         dir.uts_file.display()
     );
     let removed = dir.remove()?;
@@ -274,7 +275,8 @@ pub(crate) fn persist_new_uts(
     )
     .call(|| format!("mount(\"{NS_FILE}\", \"{}\", MS_BIND)", file.display()))?;
     println!(
-        "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", MS_BIND), then exits",
+        "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", NULL, MS_BIND, NULL), \
+         then exits",
         file.display()
     );
     Ok(())
