@@ -84,8 +84,10 @@ impl Args {
 /// HOST_NAME_MAX (sethostname(2)): the kernel's limit on a hostname, in bytes.
 pub const HOST_NAME_MAX: usize = 64;
 
-/// A hostname checked against the kernel's rule before any call is made, so
-/// a learner gets a usage error rather than EINVAL halfway through the story.
+/// A hostname checked before any call is made, so a learner gets a usage
+/// error rather than EINVAL halfway through the story. The kernel's only rule
+/// is the length, at most HOST_NAME_MAX bytes (sethostname(2)); refusing an
+/// empty name or a control character is this workbook's own policy.
 pub fn hostname(arg: Option<String>, default: &str) -> Result<String> {
     let name = arg.unwrap_or_else(|| default.to_owned());
     if name.is_empty() {

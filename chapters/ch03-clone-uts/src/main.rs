@@ -55,9 +55,10 @@ const DEFAULT_HOSTNAME: &str = "ernie";
 /// The child's stack, in bytes: 1 MiB, as in the man pages' clone(2) example.
 /// The child runs ordinary Rust code (formatting, stdio, stat, uname), which
 /// needs a few tens of KiB at most. A stack taken from the heap has no guard
-/// page below it: an overflow would not fault but silently overwrite other
-/// memory of the child, so be generous. Pages are only backed by memory as
-/// the child touches them. A multiple of 16, for the stack-top arithmetic.
+/// page below it: an overflow may silently overwrite other memory of the
+/// child, or run into an unmapped page and die of SIGSEGV, depending on
+/// what lies below; so be generous. Pages are only backed by memory as the
+/// child touches them. A multiple of 16, for the stack-top arithmetic.
 pub(crate) const STACK_SIZE: usize = 1024 * 1024;
 // ANCHOR_END: stack_size
 

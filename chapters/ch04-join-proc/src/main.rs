@@ -3,7 +3,8 @@
 //! Every process's namespaces are files: `/proc/PID/ns/uts` is the UTS
 //! namespace process PID is in. Open that file and pass the descriptor to
 //! setns(2), and the calling process moves into that namespace: from then on
-//! it sees the other process's hostname. This is what nsenter(1) does.
+//! it sees the other process's hostname. This is what `nsenter --uts=FILE`
+//! does (with `--target PID`, newer nsenter(1) may use a pidfd instead).
 //!
 //! Without arguments the example starts its own target (a child parked in a
 //! new UTS namespace with the hostname "ch04-target") and joins it. With a PID
@@ -94,7 +95,7 @@ fn join_own_target() -> Result<()> {
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     println!(
-        "process {me} (joiner): open(/proc/{target_pid}/ns/uts) -> a descriptor of {target_uts}"
+        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\") -> a descriptor of {target_uts}"
     );
     // ANCHOR_END: open
 
@@ -103,9 +104,10 @@ fn join_own_target() -> Result<()> {
     // names. The second argument only checks its type: CLONE_NEWUTS says "this
     // must be a UTS namespace", and a file of another type then fails with
     // EINVAL instead of moving us somewhere unexpected. 0 would accept any type.
-    // Joining needs CAP_SYS_ADMIN in our own user namespace and in the user
-    // namespace that owns the UTS namespace (EPERM otherwise). It moves the
-    // calling thread only; this program has one.
+    // Joining a UTS namespace needs CAP_SYS_ADMIN in our own user namespace
+    // and in the user namespace that owns it (EPERM otherwise; setns(2),
+    // "Network, IPC, time, and UTS namespaces"; other types differ). It
+    // moves the calling thread only; this program has one.
     setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
         .call(|| format!("setns(/proc/{target_pid}/ns/uts, CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
@@ -156,17 +158,22 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_user =
         NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     println!(
-        "process {me} (joiner): open(/proc/{pid}/ns/uts), open(/proc/{pid}/ns/user) -> \
+        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\"), open(\"/proc/{pid}/ns/user\") -> \
          process {pid} is in {target_user} {target_uts}"
     );
     // ANCHOR_END: pid_open
 
     // ANCHOR: pid_user
-    // setns(2) asks for CAP_SYS_ADMIN in the user namespace that owns the UTS
-    // namespace. Root has it everywhere. Without it, we can still gain it in
-    // a user namespace our own uid created: joining that user namespace gives
-    // us every capability in it (user_namespaces(7)). A namespace file names
-    // one namespace, so that is a setns(2) call of its own, before the UTS one.
+    // setns(2) checks CAP_SYS_ADMIN twice for a UTS namespace: in the user
+    // namespace that owns it, and in our own user namespace (setns(2),
+    // "Network, IPC, time, and UTS namespaces"). Root passes both. A user
+    // whose uid created the target's user namespace already passes the
+    // first from outside: the owner, in the parent namespace, "has all
+    // capabilities in the namespace" (user_namespaces(7), "Capabilities").
+    // It fails the second: no CAP_SYS_ADMIN in its own user namespace. So it
+    // joins the target's user namespace first, which makes that namespace
+    // its own, with every capability in it. A namespace file names one
+    // namespace, so that is a setns(2) call of its own, before the UTS one.
     // (Joining a user namespace also needs a single-threaded caller: EINVAL
     // otherwise, as does "joining" the user namespace we are already in.)
     if userns::has_cap_sys_admin() {
@@ -208,8 +215,9 @@ fn join_pid(pid: Pid) -> Result<()> {
 }
 
 /// open(2) `/proc/PID/ns/<ns_type>` read-only, close-on-exec. Reading another
-/// process's namespace files needs ptrace read access to it (proc(5)):
-/// EACCES for another user's process.
+/// process's namespace files needs ptrace read access to it (namespaces(7):
+/// a PTRACE_MODE_READ_FSCREDS check): EACCES for another user's process, or
+/// for a non-dumpable one of your own.
 fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
     let path = format!("/proc/{pid}/ns/{ns_type}");
     match open(
@@ -218,7 +226,8 @@ fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
         Mode::empty(),
     ) {
         Ok(fd) => Ok(fd),
-        // No /proc/PID: no process (or thread) has that PID.
+        // No /proc/PID: no process (or thread) has that PID. ENOENT also
+        // comes for a zombie: it has released its namespaces at exit.
         Err(errno @ (Errno::ENOENT | Errno::ESRCH)) => Err(Error::refused(
             format!("no process {pid}: open({path}) failed: {errno}"),
             "check the PID with `ps -p PID`; the process may have exited",

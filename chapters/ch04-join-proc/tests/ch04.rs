@@ -70,8 +70,8 @@ fn pid_as_root() {
     insta::assert_snapshot!("root-pid", ran.normalized());
 
     assert_eq!(ns_on_line(out, "(joiner)", "uts"), host_ns("uts"));
-    assert_eq!(ns_on_line(out, "open(/proc/", "user"), host_ns("user"));
-    assert_eq!(ns_on_line(out, "open(/proc/", "uts"), target.ns("uts"));
+    assert_eq!(ns_on_line(out, "open(\"/proc/", "user"), host_ns("user"));
+    assert_eq!(ns_on_line(out, "open(\"/proc/", "uts"), target.ns("uts"));
     let joined = line_with(out, "CLONE_NEWUTS) ->");
     assert_eq!(ns_on_line(joined, "", "uts"), target.ns("uts"));
     assert_ne!(target.ns("uts"), host_ns("uts"));

@@ -60,7 +60,7 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     child.wait()?;
     let held = target.mounted(host_uts)?;
     println!(
-        "process {me}: reaped process {pid}; stat({}) -> {held} (st_dev {}:{}, st_ino {}): \
+        "process {me}: reaped process {pid}; stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): \
          the bind mount holds it",
         file.display(),
         major(held.dev),

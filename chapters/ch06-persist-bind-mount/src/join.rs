@@ -36,7 +36,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
         let now = NsId::current("uts")?;
         ns::ensure_joined(uts_ns, now)?;
         println!(
-            "process {}: setns({}, CLONE_NEWUTS) -> {now}; hostname \"{}\"",
+            "process {}: setns(fd of \"{}\", CLONE_NEWUTS) -> {now}; hostname \"{}\"",
             std::process::id(),
             path.display(),
             ns::hostname()?

@@ -3,7 +3,9 @@
 //!
 //! namespaces(7): a namespace lives as long as something refers to it. A
 //! process in it is one such reference; an open file descriptor of its nsfs
-//! file is another, and so is a bind mount of that file. So after
+//! file is another, and so is a bind mount of that file. (namespaces(7)
+//! lists the factors that keep one alive; other kernel objects hold
+//! references too, e.g. a socket holds its network namespace.) So after
 //! `mount --bind /proc/self/ns/uts FILE` the UTS namespace outlives its last
 //! process, and any process that may can join it with open(FILE) and
 //! setns(fd, CLONE_NEWUTS). That is how `ip netns add` keeps network
@@ -22,7 +24,7 @@
 //!   is in the namespace while the bind mount keeps it;
 //! - the mount must go again: umount2(2) drops the last reference.
 //!
-//! Read: namespaces(7) ("The /proc/[pid]/ns/ directory"), mount(2) (MS_BIND),
+//! Read: namespaces(7) ("The /proc/pid/ns/ directory"), mount(2) (MS_BIND),
 //! umount(2), setns(2), mount_namespaces(7) (propagation), ioctl_ns(2),
 //! statfs(2), proc(5) ("/proc/pid/mountinfo").
 
@@ -162,8 +164,9 @@ fn story() -> Result<()> {
     ns::ensure_new(mnt_before, mnt_ns)?;
     mountinfo::make_root_private()?;
     println!(
-        "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then mount(none, \"/\", \
-         MS_REC | MS_PRIVATE): no mount made here reaches the host, all die with this namespace"
+        "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then \
+         mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): no mount made here \
+         reaches the host, all die with this namespace"
     );
     // ANCHOR_END: private
 
@@ -200,7 +203,7 @@ fn story() -> Result<()> {
         "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
     );
     println!(
-        "  stat({}) -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
+        "  stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
         dir.uts_file.display(),
         major(held.dev),
         minor(held.dev),
@@ -222,7 +225,7 @@ fn story() -> Result<()> {
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
         println!(
-            "process {b} (B): open({}) + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {b} (B): open(\"{}\") + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
             uts_file.display(),
             NsId::current("uts")?,
             ns::hostname()?
@@ -240,7 +243,7 @@ fn story() -> Result<()> {
     // path; here each step is checked and told.
     dir.unmount()?;
     println!(
-        "process {me}: umount2({}): the last reference to {held} is gone; the kernel frees it",
+        "process {me}: umount2(\"{}\", 0): the last reference to {held} is gone; the kernel frees it",
         dir.uts_file.display()
     );
     let removed = dir.remove()?;
@@ -285,7 +288,8 @@ pub(crate) fn persist_new_uts(
     )
     .call(|| format!("mount(\"{NS_FILE}\", \"{}\", MS_BIND)", file.display()))?;
     println!(
-        "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", MS_BIND), then exits",
+        "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", NULL, MS_BIND, NULL), \
+         then exits",
         file.display()
     );
     Ok(())

@@ -61,8 +61,8 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         umount2(&file, MntFlags::UMOUNT_NOFOLLOW)
             .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
         println!(
-            "process {me}: umount2({}): the bind mount no longer holds {uts_ns}; with no \
-             process or fd left in it, the kernel frees it",
+            "process {me}: umount2(\"{}\", UMOUNT_NOFOLLOW): the bind mount no longer \
+             holds {uts_ns}; with no process or fd left in it, the kernel frees it",
             file.display()
         );
     }

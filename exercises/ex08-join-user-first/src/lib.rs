@@ -8,14 +8,28 @@
 //!
 //! Read: setns(2), user_namespaces(7) ("Capabilities"), namespaces(7).
 //!
-//! The traps: joining a UTS namespace needs CAP_SYS_ADMIN in the user
-//! namespace that owns it. Without root you have that only inside a user
-//! namespace of your own, so join the user namespace first; the other order
-//! fails with EPERM. A namespace file names one namespace, so that is two
-//! setns(2) calls, two descriptors: open both before moving. Joining the user
+//! Why the user namespace first: setns(2) ("Network, IPC, time, and UTS
+//! namespaces") checks CAP_SYS_ADMIN twice, in the user namespace that owns
+//! the UTS namespace and in the caller's own user namespace. If your uid
+//! created the target's user namespace, you pass the first check without
+//! joining anything: "A process that resides in the parent of the user
+//! namespace and whose effective user ID matches the owner of the namespace
+//! has all capabilities in the namespace" (user_namespaces(7),
+//! "Capabilities"). You fail the second: in your own user namespace, the
+//! host's, you have no CAP_SYS_ADMIN, so joining the UTS namespace first
+//! fails with EPERM. Joining the target's user namespace makes it your own,
+//! and there you hold every capability; then the UTS join passes both checks.
+//!
+//! The traps: a namespace file names one namespace, so that is two setns(2)
+//! calls, two descriptors: open both before moving. Joining the user
 //! namespace you are already in fails with EINVAL: compare identities first.
-//! And the kernel refuses CLONE_NEWUSER to a process with threads (the checks
-//! run your code on a process with one).
+//! The kernel refuses CLONE_NEWUSER to a process with threads (EINVAL; the
+//! checks run your code on a process with one). And there is no way back:
+//! after joining a user namespace you hold no capability in the one you
+//! left, so even root can then no longer join a namespace the host's user
+//! namespace owns (setns(2), "User namespaces": only a descendant user
+//! namespace can be joined). Here the UTS namespace belongs to the target's
+//! user namespace, so joining that first is right for root too.
 //!
 //! Check your work with `cargo test -p ex08-join-user-first` (the root cases too:
 //! `cargo test-root -p ex08-join-user-first`); stuck, `cargo workbook hint ex08`.

@@ -4,14 +4,16 @@
 //! and the network namespace of process `pid`, with a pidfd from
 //! pidfd_open(2) and ONE setns(2) call.
 //!
-//! Read: pidfd_open(2), setns(2) (a pidfd: "the flags argument is a bit mask
-//! of one or more of the CLONE_NEW* constants"), namespaces(7).
+//! Read: pidfd_open(2), setns(2) ("fd is a PID file descriptor": "The nstype
+//! argument is a bit mask specified by ORing together one or more of the
+//! CLONE_NEW* namespace constants"), namespaces(7).
 //!
 //! The traps: nix 0.32 has no pidfd_open; rustix has
 //! (`rustix::process::pidfd_open`), and its descriptor is a std `OwnedFd`,
 //! which nix's `setns` takes. With a pidfd the flags say which namespaces
-//! to join, so 0 is an error (EINVAL) rather than "any". It needs Linux 5.8.
-//! And a process that is gone is an error to return (ESRCH), not a panic.
+//! to join, so 0 is an error (EINVAL) rather than "any". It needs Linux 5.8
+//! (pidfd_open(2) itself, 5.3). And a process that is gone is an error to
+//! return (ESRCH), not a panic.
 //!
 //! Check your work with `cargo test -p ex09-pidfd-join` (the root cases too:
 //! `cargo test-root -p ex09-pidfd-join`); stuck, `cargo workbook hint ex09`.

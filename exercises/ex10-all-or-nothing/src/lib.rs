@@ -6,16 +6,21 @@
 //! them moved, comparing identities. A name that is not a namespace type is
 //! an error before any call.
 //!
-//! Read: setns(2) (with a pidfd: "the caller's membership in each namespace
-//! is changed atomically"; EINVAL for re-entering your own user namespace),
-//! pidfd_open(2), namespaces(7).
+//! Read: setns(2) (with a pidfd, "setns() atomically moves the calling
+//! thread into one or more of the same namespaces as the thread referred to
+//! by fd"; EINVAL for re-entering your own user namespace), pidfd_open(2),
+//! namespaces(7).
 //!
 //! The trap: one setns(2) call per namespace file looks the same until one
 //! of them fails. Then the process has moved into some namespaces and not
-//! others, and nothing can tell you which. With a pidfd and all the flags
-//! in one call, the kernel joins all of them or none. (The checks ask for
-//! the target's user namespace while you are already in it: the kernel
-//! refuses, and you must still be in every namespace you started in.)
+//! others. You can find out which (each call returns its own result, and
+//! `/proc/thread-self/ns` shows where you are), but you often cannot go
+//! back: after joining a user namespace you hold no capability in the one
+//! you left, and setns(2) joins only a descendant user namespace. With a
+//! pidfd and all the flags in one call, the kernel joins all of them or
+//! none. (The checks ask for the target's user namespace while you are
+//! already in it: the kernel refuses, and you must still be in every
+//! namespace you started in.)
 //!
 //! Check your work with `cargo test -p ex10-all-or-nothing` (the root cases too:
 //! `cargo test-root -p ex10-all-or-nothing`); stuck, `cargo workbook hint ex10`.

@@ -3,7 +3,9 @@
 //! Write [`persist_uts`]: keep the UTS namespace of process `pid` alive on
 //! the file `path`, by bind-mounting `/proc/PID/ns/uts` onto it, so that the
 //! namespace lives on after that process ends, for anyone to join through
-//! the file (exercise 12). This is what `unshare --uts=FILE` does.
+//! the file (exercise 12). This is what `mount --bind /proc/PID/ns/uts FILE`
+//! does. (`unshare --uts=FILE` persists a namespace that unshare(1) itself
+//! creates, the same way.)
 //!
 //! Read: mount(2) (MS_BIND), namespaces(7) ("The /proc/pid/ns/ directory":
 //! "bind mounting one of the files ... keeps the namespace alive"),

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Write the book's diagrams, src/images/*.svg: `python3 book/diagrams.py`.
+
+Narrow (380 units wide), stacked top to bottom, text at 13-16 units: on a
+420 px phone a diagram is drawn at about its own size, so the text stays
+readable; on a desktop it grows to at most 480 px. Text uses currentColor, so
+the diagrams follow mdBook's light and dark themes. Edit here, not the SVGs.
+"""
+from html import escape
+from pathlib import Path
+
+W = 380
+MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
+BLUE, AMBER, GREY = "#3b82f6", "#f59e0b", "#9ca3af"
+
+
+class Svg:
+    def __init__(self, ident, title, desc):
+        self.id, self.title, self.desc = ident, title, desc
+        self.parts, self.y = [], 0
+
+    def text(self, x, y, s, size=14, mono=False, bold=False, anchor=None,
+             faint=False):
+        attrs = [f'x="{x}"', f'y="{y}"', f'font-size="{size}"',
+                 'fill="currentColor"']
+        if s.startswith(" "):
+            attrs.append('style="white-space: pre"')
+        if mono:
+            attrs.append(f'font-family="{MONO}"')
+        if bold:
+            attrs.append('font-weight="bold"')
+        if anchor:
+            attrs.append(f'text-anchor="{anchor}"')
+        if faint:
+            attrs.append('fill-opacity="0.55"')
+        self.parts.append(f'<text {" ".join(attrs)}>{escape(s)}</text>')
+
+    def heading(self, s):
+        self.y += 28
+        self.text(10, self.y, s, size=16, bold=True)
+        self.y += 10
+
+    def note(self, lines, size=14, mono=False):
+        for line in lines:
+            self.y += 19
+            self.text(10, self.y, line, size=size, mono=mono)
+        self.y += 6
+
+    def ns_box(self, label, lines, procs, color, faint_box=False):
+        """A namespace: its name, some lines, then processes side by side."""
+        top = self.y + 4
+        h = 30 + 20 * len(lines) + (56 if procs else 0) + 8
+        dash = ' stroke-dasharray="6 5"' if faint_box else ""
+        self.parts.append(
+            f'<rect x="10" y="{top}" width="{W - 20}" height="{h}" rx="10" '
+            f'fill="{color}" fill-opacity="0.13" stroke="{color}" '
+            f'stroke-width="2"{dash}/>')
+        y = top + 24
+        self.text(22, y, label, size=16, mono=True, bold=True)
+        for line in lines:
+            y += 20
+            self.text(22, y, line, size=14, mono=True)
+        if procs:
+            y += 10
+            pw, gap = 160, 16
+            for i, (name, role, ghost) in enumerate(procs):
+                x = 22 + i * (pw + gap)
+                extra = (' stroke-opacity="0.5" stroke-dasharray="4 4"'
+                         if ghost else "")
+                self.parts.append(
+                    f'<rect x="{x}" y="{y}" width="{pw}" height="46" rx="6" '
+                    f'fill="none" stroke="currentColor" stroke-width="1.5"'
+                    f'{extra}/>')
+                self.text(x + pw / 2, y + 20, name, size=14, mono=True,
+                          anchor="middle", faint=ghost)
+                self.text(x + pw / 2, y + 38, role, size=13, anchor="middle",
+                          faint=ghost)
+        self.y = top + h
+
+    def step(self, lines, label=None):
+        """An arrow down, with the call beside it."""
+        top = self.y + 6
+        n = len(lines)
+        bottom = top + max(34, 20 * n + 10)
+        self.parts.append(
+            f'<line x1="26" y1="{top}" x2="26" y2="{bottom}" '
+            f'stroke="currentColor" stroke-width="1.5" '
+            f'marker-end="url(#{self.id}-arrow)"/>')
+        y = top + 4
+        for i, line in enumerate(lines):
+            y += 18
+            self.text(44, y, line, size=14, mono=True)
+        self.y = bottom + 4
+
+    def render(self):
+        h = self.y + 12
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" '
+            f'font-family="system-ui, -apple-system, \'Segoe UI\', Roboto, sans-serif" '
+            f'xml:space="preserve" role="img" aria-labelledby="{self.id}-title {self.id}-desc" '
+            f'style="display: block; width: 100%; max-width: 480px; height: auto; '
+            f'margin: 1em auto;">\n'
+            f'<title id="{self.id}-title">{escape(self.title)}</title>\n'
+            f'<desc id="{self.id}-desc">{escape(self.desc)}</desc>\n'
+            f'<defs><marker id="{self.id}-arrow" viewBox="0 0 10 10" refX="9" '
+            f'refY="5" markerWidth="7" markerHeight="7" '
+            f'orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" '
+            f'fill="currentColor"/></marker></defs>\n')
+        return head + "\n".join(self.parts) + "\n</svg>\n"
+
+
+def ch02():
+    s = Svg("ch02", "unshare(2): the example moves itself; the witness stays",
+            "Before: process <P1> and its witness <P2> are both in mnt:[A] "
+            "uts:[A]. After unshare(CLONE_NEWNS | CLONE_NEWUTS), <P1> is alone "
+            "in the new mnt:[B] uts:[B], with a tmpfs and the hostname "
+            "ch02-uts; the witness is still in mnt:[A] uts:[A].")
+    s.heading("Before")
+    s.ns_box("mnt:[A] uts:[A]", ['hostname "<host>"'],
+             [("process <P1>", "the example", False),
+              ("process <P2>", "witness", False)], BLUE)
+    s.step(["process <P1>:", "unshare(CLONE_NEWNS |", "        CLONE_NEWUTS)"])
+    s.heading("After")
+    s.ns_box("mnt:[A] uts:[A]", ['hostname "<host>"'],
+             [("process <P1>", "left", True),
+              ("process <P2>", "witness: no tmpfs", False)], BLUE)
+    s.y += 8
+    s.ns_box("mnt:[B] uts:[B]", ['hostname "ch02-uts"', "tmpfs on",
+                                 "$TMP/ch02-unshare.XXXXXX"],
+             [("process <P1>", "the example", False)], AMBER)
+    return s
+
+
+def ch03():
+    s = Svg("ch03", "clone(2) with CLONE_NEWUTS: a child born in a new UTS namespace",
+            "Before: the parent <P1> is in uts:[A] with the host's hostname. "
+            "After clone(CLONE_NEWUTS | SIGCHLD), the parent is still in "
+            "uts:[A]; the child <P2> is in a new uts:[B], where it sets the "
+            "hostname ernie. The parent waits for it.")
+    s.heading("Before")
+    s.ns_box("uts:[A]", ['hostname "<host>"'],
+             [("process <P1>", "parent", False)], BLUE)
+    s.step(["process <P1>:", "clone(CLONE_NEWUTS | SIGCHLD)",
+            "a child, in a new UTS namespace"])
+    s.heading("After")
+    s.ns_box("uts:[A]", ['hostname "<host>", unchanged'],
+             [("process <P1>", "parent: waitpid", False)], BLUE)
+    s.y += 8
+    s.ns_box("uts:[B]", ['hostname "ernie"'],
+             [("process <P2>", "child, own stack", False)], AMBER)
+    s.note(["When process <P2> exits, nothing refers",
+            "to uts:[B] any more: the kernel frees it."])
+    return s
+
+
+def ch04():
+    s = Svg("ch04", "setns(2) through /proc/PID/ns/uts: the joiner moves into the target's UTS namespace",
+            "Before: the joiner <P1> is in uts:[A]; the target <P2> is in "
+            "uts:[B] with hostname ch04-target, and <P1> holds a descriptor of "
+            "/proc/<P2>/ns/uts. After setns(uts_fd, CLONE_NEWUTS), <P1> is in "
+            "uts:[B] with the target.")
+    s.heading("Before")
+    s.ns_box("uts:[A]", ['hostname "<host>"'],
+             [("process <P1>", "joiner", False)], BLUE)
+    s.y += 8
+    s.ns_box("uts:[B]", ['hostname "ch04-target"'],
+             [("process <P2>", "target", False)], AMBER)
+    s.step(["process <P1>:", 'uts_fd = open("/proc/<P2>/ns/uts")',
+            "setns(uts_fd, CLONE_NEWUTS)"])
+    s.heading("After")
+    s.ns_box("uts:[A]", ['hostname "<host>"'],
+             [("process <P1>", "left", True)], BLUE)
+    s.y += 8
+    s.ns_box("uts:[B]", ['hostname "ch04-target"'],
+             [("process <P1>", "joiner", False),
+              ("process <P2>", "target", False)], AMBER)
+    s.note(["Then process <P2> exits; uts:[B] lives on,",
+            "because process <P1> is in it."])
+    return s
+
+
+def ch05():
+    s = Svg("ch05", "setns(2) with a pidfd: two namespaces in one call, or none",
+            "Before: the joiner <P1> is in uts:[A] net:[A]; the target <P2> is "
+            "in uts:[B] net:[B]; both are in the same user namespace, "
+            "user:[A]. <P1> holds a pidfd of <P2>. setns(pidfd, CLONE_NEWUTS "
+            "| CLONE_NEWUSER | CLONE_NEWNET) fails with EINVAL and moves "
+            "nothing. setns(pidfd, CLONE_NEWUTS | CLONE_NEWNET) moves <P1> "
+            "into uts:[B] net:[B].")
+    s.heading("Before (both in user:[A])")
+    s.ns_box("uts:[A] net:[A]", ['hostname "<host>"'],
+             [("process <P1>", "joiner", False)], BLUE)
+    s.y += 8
+    s.ns_box("uts:[B] net:[B]", ['hostname "ch05-target"'],
+             [("process <P2>", "target", False)], AMBER)
+    s.step(["process <P1>:", "pidfd = pidfd_open(<P2>, 0)"])
+    s.heading("1. One namespace too many")
+    s.note(["setns(pidfd, CLONE_NEWUTS |", "  CLONE_NEWUSER | CLONE_NEWNET)"],
+           mono=True)
+    s.note(["EINVAL: user:[A] is our own and cannot",
+            "be re-entered. Nothing moves, not even",
+            "UTS or NET."])
+    s.heading("2. The two that can be joined")
+    s.step(["setns(pidfd,", "  CLONE_NEWUTS | CLONE_NEWNET)"])
+    s.heading("After")
+    s.ns_box("uts:[A] net:[A]", ['hostname "<host>"'],
+             [("process <P1>", "left both", True)], BLUE)
+    s.y += 8
+    s.ns_box("uts:[B] net:[B]", ['hostname "ch05-target"'],
+             [("process <P1>", "joiner", False),
+              ("process <P2>", "target", False)], AMBER)
+    return s
+
+
+def ch06():
+    s = Svg("ch06", "A bind mount keeps a UTS namespace alive with no process in it",
+            "1: process A (<P2>) unshares uts:[B], sets the hostname "
+            "ch06-persisted and bind-mounts /proc/self/ns/uts onto a file. "
+            "2: A exits; no process is in uts:[B], but the bind mount still "
+            "refers to it. Process B (<P3>) opens the file and joins uts:[B] "
+            "with setns. 3: umount2 drops the last reference and the kernel "
+            "frees uts:[B].")
+    s.heading("1. A makes uts:[B], binds it on a file")
+    s.ns_box("uts:[B]", ['hostname "ch06-persisted"',
+                         "bind-mounted on",
+                         "$TMP/ch06-persist.XXXXXX/uts"],
+             [("process <P2>", "A", False)], AMBER)
+    s.heading("2. A exits; only the mount holds it")
+    s.ns_box("uts:[B]", ['hostname "ch06-persisted"',
+                         "still mounted on the file"],
+             [("process <P3>", "B: open + setns", False)], AMBER)
+    s.heading('3. umount2("...", 0)')
+    s.ns_box("uts:[B]", ["the last reference is gone:", "freed by the kernel"],
+             [], GREY, faint_box=True)
+    s.note(["All in a private mount namespace of the",
+            "example's own: the host never sees it."])
+    return s
+
+
+for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
+                   ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
+                   ("ch06-bind-mount", ch06)]:
+    out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
+    out.write_text(make().render())
