@@ -116,7 +116,7 @@ impl Runner {
         let mut failures = Vec::new();
         for (case, user) in runs {
             if reap::interrupted().is_some() {
-                break;
+                return ExitCode::FAILURE;
             }
             let label = match user {
                 Some(user) => format!("{} ({user})", case.name),
@@ -129,10 +129,10 @@ impl Runner {
             }
             let verdict = self.run(&case, user);
             if let Some(signal) = reap::interrupted() {
-                say!(
-                    "interrupted by {signal}: the case's processes were killed and its files removed"
-                );
-                break;
+                // No summary: the run did not finish; parent_main dies of
+                // the signal once the directories are gone.
+                say!("interrupted by {signal}: the case's processes were killed");
+                return ExitCode::FAILURE;
             }
             let word = match &verdict {
                 Verdict::Pass => "ok".to_owned(),
