@@ -7,6 +7,12 @@
 //! a program the learner's code execs does not get it, a process it forks
 //! does (the harness's own helpers report through it).
 //!
+//! The number is the one pipe2(2) gave the runner, not a fixed one moved
+//! there with dup2(2): between fork and exec, std's spawn still holds
+//! descriptors of its own in the child (the pipe that reports a failed
+//! exec), and a fixed number could be one of them; the runner's own number
+//! is open in the runner, so nothing else in the child has it.
+//!
 //! One message per line, `KIND TEXT`, the text with `\` and newlines escaped
 //! so a multi-line error stays one message. Each message is one write(2) of
 //! at most PIPE_BUF bytes, which pipe(7) makes atomic: messages from several

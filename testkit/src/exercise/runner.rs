@@ -36,7 +36,7 @@ pub(super) fn as_root(package: &str) -> String {
 
 /// Print a line; a closed stdout must not panic the runner, which still has
 /// processes to end and directories to remove.
-macro_rules! say {
+macro_rules! tell {
     ($($arg:tt)*) => {{
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, $($arg)*);
@@ -52,14 +52,14 @@ pub(super) fn parent_main(
     let wake = match reap::guard_run() {
         Ok(wake) => wake,
         Err(why) => {
-            say!("the exercise harness cannot start: {why}");
+            tell!("the exercise harness cannot start: {why}");
             return ExitCode::FAILURE;
         }
     };
     let dir = match RunDir::new() {
         Ok(dir) => dir,
         Err(why) => {
-            say!("the exercise harness cannot make its directory: {why}");
+            tell!("the exercise harness cannot make its directory: {why}");
             return ExitCode::FAILURE;
         }
     };
@@ -111,7 +111,7 @@ impl Runner {
         }
         let every: usize = cases.iter().map(|c| if c.once { 1 } else { 2 }).sum();
         let filtered = every - runs.len();
-        say!("\nrunning {} tests", runs.len());
+        tell!("\nrunning {} tests", runs.len());
         let (mut passed, mut ignored) = (0, 0);
         let mut failures = Vec::new();
         for (case, user) in runs {
@@ -131,7 +131,7 @@ impl Runner {
             if let Some(signal) = reap::interrupted() {
                 // No summary: the run did not finish; parent_main dies of
                 // the signal once the directories are gone.
-                say!("interrupted by {signal}: the case's processes were killed");
+                tell!("interrupted by {signal}: the case's processes were killed");
                 return ExitCode::FAILURE;
             }
             let word = match &verdict {
@@ -140,9 +140,9 @@ impl Runner {
                 Verdict::Fail { .. } => "FAILED".to_owned(),
             };
             match quiet {
-                false => say!("{word}"),
+                false => tell!("{word}"),
                 true if matches!(verdict, Verdict::Fail { .. }) => {
-                    say!("test {label} ... {word}")
+                    tell!("test {label} ... {word}")
                 }
                 true => {}
             }
@@ -162,31 +162,31 @@ impl Runner {
             }
         }
         if !failures.is_empty() {
-            say!("\nfailures:\n");
+            tell!("\nfailures:\n");
             for (label, reason, output) in &failures {
-                say!("---- {label} ----");
+                tell!("---- {label} ----");
                 print_reason(reason);
                 if !output.is_empty() {
-                    say!("output of the case's processes:");
+                    tell!("output of the case's processes:");
                     for line in output.iter().take(OUTPUT_LINES) {
-                        say!("    {line}");
+                        tell!("    {line}");
                     }
                     if output.len() > OUTPUT_LINES {
-                        say!("    ({} more lines)", output.len() - OUTPUT_LINES);
+                        tell!("    ({} more lines)", output.len() - OUTPUT_LINES);
                     }
                 }
-                say!();
+                tell!();
             }
-            say!("failures:");
+            tell!("failures:");
             for (label, _, _) in &failures {
-                say!("    {label}");
+                tell!("    {label}");
             }
         }
         let result = match failures.is_empty() {
             true => "ok",
             false => "FAILED",
         };
-        say!(
+        tell!(
             "\ntest result: {result}. {passed} passed; {} failed; {ignored} ignored; 0 measured; \
              {filtered} filtered out; finished in {:.2}s\n",
             failures.len(),
@@ -292,8 +292,8 @@ fn fail(reason: String) -> Verdict {
 /// `---- case ----` header), the lines that explain it indented below.
 fn print_reason(reason: &str) {
     let mut lines = reason.lines();
-    say!("{}", lines.next().unwrap_or(""));
+    tell!("{}", lines.next().unwrap_or(""));
     for line in lines {
-        say!("    {line}");
+        tell!("    {line}");
     }
 }
