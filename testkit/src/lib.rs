@@ -13,6 +13,7 @@ pub mod exercise;
 mod host;
 pub mod limit;
 mod run;
+mod scratch;
 mod target;
 
 pub use host::{HostState, host_hostname, host_ns, temp_entries};

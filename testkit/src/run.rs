@@ -6,12 +6,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use std::process::Output;
 
 use assert_cmd::assert::OutputAssertExt;
 
+use crate::scratch::ScratchDir;
 use crate::{host_hostname, limit, skip};
 
 /// The user nobody (uid and gid 65534), who stands for a learner without root
@@ -185,19 +186,24 @@ impl Ran {
 }
 
 /// A copy of a binary in a fresh 0755 directory under /tmp, which any user can
-/// reach; removed when dropped.
+/// reach; removed when dropped. The directory is a [`ScratchDir`]: one a
+/// SIGKILLed run left is removed by a later run once its owner is gone.
+#[derive(Debug)]
 pub(crate) struct PublicCopy {
-    dir: PathBuf,
+    // Field order is drop order: the path, then the directory holding it.
     pub(crate) path: PathBuf,
+    _dir: ScratchDir,
 }
 
 impl PublicCopy {
     pub(crate) fn of(binary: &Path) -> PublicCopy {
-        let template = format!("/tmp/workbook-test-{}.XXXXXX", std::process::id());
-        let dir = nix::unistd::mkdtemp(template.as_str()).expect("mkdtemp");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
-            .expect("chmod dir");
-        let path = dir.join(binary.file_name().expect("binary name"));
+        PublicCopy::try_of(binary).unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    pub(crate) fn try_of(binary: &Path) -> Result<PublicCopy, String> {
+        let dir = ScratchDir::new()?;
+        let name = binary.file_name().ok_or("the binary has no file name")?;
+        let path = dir.path().join(name);
         // cp(1) writes the copy, not this process: a file this process held
         // open for writing would be inherited by every child another test
         // thread forks, until it execs, and exec of the copy in that window
@@ -206,47 +212,75 @@ impl PublicCopy {
             .arg("--")
             .arg(binary)
             .arg(&path)
+            .stdin(Stdio::null())
             .status()
-            .expect("start cp");
-        assert!(copied.success(), "cp {} failed", binary.display());
+            .map_err(|e| format!("could not start cp: {e}"))?;
+        if !copied.success() {
+            return Err(format!("cp {} failed: {copied}", binary.display()));
+        }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-            .expect("chmod binary");
-        PublicCopy { dir, path }
-    }
-}
-
-impl Drop for PublicCopy {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
+            .map_err(|e| format!("chmod 0755 {} failed: {e}", path.display()))?;
+        Ok(PublicCopy { path, _dir: dir })
     }
 }
 
 /// Whether an unprivileged user may create a user namespace and map itself
 /// to root in it: `None` means the tests' own user, else (uid, gid) from
-/// root. Asked once per test process.
+/// root. Asked once per test process and user: the answer is kept by key.
 pub(crate) fn userns_allowed(as_user: Option<(u32, u32)>) -> Result<(), String> {
-    static ANSWER: OnceLock<Result<(), String>> = OnceLock::new();
-    ANSWER
-        .get_or_init(|| {
-            let (uid, gid) = as_user.unwrap_or_else(|| {
-                (
-                    nix::unistd::geteuid().as_raw(),
-                    nix::unistd::getegid().as_raw(),
-                )
-            });
-            let mut cmd = Command::new("true");
-            if let Some((uid, gid)) = as_user {
-                cmd.uid(uid).gid(gid).current_dir("/");
-            }
-            limit::probe_userns(&mut cmd, uid, gid);
-            match cmd.status() {
-                Ok(status) if status.success() => Ok(()),
-                Ok(status) => Err(format!("the user namespace probe exited with {status}")),
-                Err(err) => Err(format!(
-                    "this kernel does not let uid {uid} create a user namespace and map itself \
-                     to root ({err}); see the README, \"Running without root\""
-                )),
-            }
-        })
-        .clone()
+    /// The user asked about (see above), and the answer.
+    type Answer = (Option<(u32, u32)>, Result<(), String>);
+    static ANSWERS: Mutex<Vec<Answer>> = Mutex::new(Vec::new());
+    // A test thread that panicked while holding the lock left only answers.
+    let mut answers = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, answer)) = answers.iter().find(|(key, _)| *key == as_user) {
+        return answer.clone();
+    }
+    let answer = probe_userns(as_user);
+    answers.push((as_user, answer.clone()));
+    answer
+}
+
+fn probe_userns(as_user: Option<(u32, u32)>) -> Result<(), String> {
+    let (uid, gid) = as_user.unwrap_or_else(|| {
+        (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    });
+    let mut cmd = Command::new("true");
+    if let Some((uid, gid)) = as_user {
+        cmd.uid(uid).gid(gid).current_dir("/");
+    }
+    limit::probe_userns(&mut cmd, uid, gid);
+    let see = "see the README, \"Running without root\"";
+    match cmd.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!(
+            "the user namespace probe as uid {uid} exited with {status}; {see}"
+        )),
+        Err(err) => Err(format!(
+            "this kernel does not let uid {uid} create a user namespace and map itself \
+             to root ({err}); {see}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each user gets its own answer: uid -1 ((uid_t)-1, which setuid(2)
+    /// refuses with EINVAL) can never pass, whoever was asked first.
+    #[test]
+    fn userns_allowed_answers_for_the_user_asked_about() {
+        let root = nix::unistd::geteuid().is_root();
+        let first = match root {
+            true => Some((NOBODY, NOBODY)),
+            false => None,
+        };
+        let first_answer = userns_allowed(first);
+        assert!(userns_allowed(Some((u32::MAX, u32::MAX))).is_err());
+        assert_eq!(userns_allowed(first), first_answer, "the answer is kept");
+    }
 }

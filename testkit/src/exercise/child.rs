@@ -2,13 +2,13 @@
 
 use std::fmt::Display;
 use std::fs;
-use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use super::{Case, Outcome, TAG};
+use super::control;
+use super::{CASE_DIR_ENV, Case, Outcome};
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -23,6 +23,8 @@ pub(super) fn child_main(
     cases: &[Case],
     args: &[String],
 ) -> ExitCode {
+    // First, while this process has one thread: the channel to the runner.
+    control::open();
     let _ = EXERCISE.set(exercise);
     std::panic::set_hook(Box::new(|info| {
         let at = info
@@ -68,21 +70,22 @@ pub(super) fn child_main(
         park();
         no_children_left()
     })();
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(sentence) => {
             emit("fail", &sentence);
             ExitCode::FAILURE
         }
-    }
+    };
+    // The case got here: if the runner does not hear this, something ended
+    // the process before (std::process::exit in the learner's code).
+    emit("end", &getpid().to_string());
+    code
 }
 
-/// One line for the parent. A sentence stays on one line.
+/// One message for the runner, on the control channel (see `control`).
 fn emit(kind: &str, text: &str) {
-    let text = text.replace('\n', " ");
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{TAG}{kind} {text}");
-    let _ = out.flush();
+    control::send(kind, text);
 }
 
 /// Tell the parent `key` is `value` (no newline in either).
@@ -111,15 +114,16 @@ pub fn park() {
     }
 }
 
-/// The learner's code returned: its error becomes the sentence.
+/// The learner's code returned: its error becomes the sentence, and the
+/// error's further lines (a workbook error's `hint: ...`) follow it.
 pub fn call<T, E: Display>(what: &str, result: Result<T, E>) -> Result<T, String> {
-    result.map_err(|err| format!("{what} returned an error: {}", first_line(&err)))
+    result.map_err(|err| format!("{what} returned an error: {}", whole(&err)))
 }
 
 /// A step of the test's own: its error says the test could not set up.
 pub fn setup<T, E: Display>(what: &str, result: Result<T, E>) -> Result<T, String> {
     result.map_err(|err| {
-        format!("the test could not set up ({what}): {}", first_line(&err))
+        format!("the test could not set up ({what}): {}", whole(&err))
     })
 }
 
@@ -143,6 +147,14 @@ pub(super) fn first_line(err: &impl Display) -> String {
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
+/// An error whole: its first line without `error: `, then its other lines
+/// (the runner shows them indented under the first).
+fn whole(err: &impl Display) -> String {
+    let text = err.to_string();
+    let text = text.trim();
+    text.strip_prefix("error: ").unwrap_or(text).to_owned()
+}
+
 /// Move the case's process into new namespaces of `flags` before the
 /// learner's code runs, so that a mistake there (a hostname set, a mount made
 /// without a new namespace) lands in these throwaway ones, never on the host.
@@ -164,14 +176,18 @@ pub fn isolate(flags: CloneFlags) -> Outcome {
     Ok(())
 }
 
-/// A fresh directory `/tmp/<exercise>.XXXXXX`, which the parent removes (with
-/// anything left in it) after the case.
+/// A fresh directory `<exercise>.XXXXXX` in the case's own directory, which
+/// the runner made for this case (`WORKBOOK_CASE_DIR`, also `TMPDIR`) and
+/// removes, with everything in it, after the case.
 pub fn temp_dir() -> Result<PathBuf, String> {
     let exercise = EXERCISE.get().copied().unwrap_or("exercise");
-    let template = format!("/tmp/{exercise}.XXXXXX");
-    let dir = setup("mkdtemp", nix::unistd::mkdtemp(template.as_str()))?;
-    report("cleanup", dir.display());
-    Ok(dir)
+    let Some(case_dir) = std::env::var_os(CASE_DIR_ENV) else {
+        return Err(format!(
+            "{CASE_DIR_ENV} is not set: the case runs only under the harness"
+        ));
+    };
+    let template = PathBuf::from(case_dir).join(format!("{exercise}.XXXXXX"));
+    setup("mkdtemp", nix::unistd::mkdtemp(&template))
 }
 
 /// Move the calling process into a new user namespace in which its own uid

@@ -9,21 +9,30 @@
 //! learner's code, [`report`]s what the parent needs to know, and [`park`]s.
 //! While it is parked, the parent looks for itself: `/proc/PID/ns/*`, the
 //! hostname inside the child's UTS namespace ([`hostname_in`]), the child's
-//! mount table ([`mounts_of`]). Then it releases the child, and checks that
-//! the host's hostname, mount table and `/tmp` are as they were. A case
-//! therefore cannot pass by printing the expected text, or by doing nothing.
+//! mount table ([`mounts_of`]). Then it releases the child, ends every
+//! process the case left (`reap`), and checks what this run alone could have
+//! changed: the host's hostname, mounts and entries in the run's own
+//! directory (`rundir`), putting back what it finds. A case therefore cannot
+//! pass by printing the expected text, or by doing nothing.
 //!
-//! The child and the parent talk through the child's stdout (stderr goes to
-//! the same pipe): lines that start with `##exercise ` are the harness's,
-//! everything else is the learner's output, shown under a failure.
+//! The child talks to the parent on a pipe of its own (`control`); its
+//! stdout and stderr are the learner's output, shown under a failure, and
+//! nothing in them is ever obeyed. Each case gets a directory of its own
+//! ([`temp_dir`] makes directories in it), made and removed by the parent.
 //!
 //! Output imitates libtest's (`test NAME ... ok`, `test result: ...`), with
 //! each failure explained in one sentence, and the exit status is non-zero
 //! when a case failed.
 
 mod child;
+mod control;
 mod probe;
+mod reap;
+mod results;
+mod rundir;
 mod runner;
+mod session;
+mod verdict;
 
 use child::child_main;
 pub use child::{
@@ -43,8 +52,9 @@ use std::time::Duration;
 /// What a body, a check or a helper returns: `Err` holds one sentence.
 pub type Outcome = Result<(), String>;
 
-/// The start of every line the harness itself writes in the child.
-const TAG: &str = "##exercise ";
+/// The environment variable naming the case's own directory (also its
+/// `TMPDIR`), made by the runner.
+const CASE_DIR_ENV: &str = "WORKBOOK_CASE_DIR";
 /// The argument that makes the test binary run one case.
 const CASE_ARG: &str = "--exercise-case";
 /// A case that takes longer is killed: its code is waiting for something

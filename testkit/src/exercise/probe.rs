@@ -59,13 +59,6 @@ impl Report {
         })();
         parsed.ok_or_else(|| format!("{key} {value:?} is not a namespace identity"))
     }
-
-    pub(super) fn all(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.entries
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// What a check sees while the case is parked.
