@@ -284,7 +284,10 @@ fn the_results_file_has_one_line_per_case() {
             .is_some_and(|l| l.starts_with("fixture\thangs\troot\tskip\t"))
     {
         assert!(
-            got[0].ends_with("`sudo -E cargo test -p testkit`"),
+            got[0].ends_with(&format!(
+                "`{} -p testkit`",
+                workbook::root_cases::COMMAND
+            )),
             "{}",
             got[0]
         );

@@ -31,7 +31,10 @@ fn root() -> Option<()> {
     if nix::unistd::geteuid().is_root() {
         return Some(());
     }
-    skip("the host subcommands need root (sudo -E cargo test)")
+    skip(&format!(
+        "the host subcommands need root (`{} -p ch06-persist-bind-mount`)",
+        workbook::root_cases::COMMAND
+    ))
 }
 
 fn run(args: &[&str]) -> Ran {

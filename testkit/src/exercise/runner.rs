@@ -28,10 +28,10 @@ enum Verdict {
     },
 }
 
-/// How to run the cases that need root: the one place this advice is
-/// written.
+/// How to run the cases that need root: builds as the learner, runs only
+/// the test binaries through sudo (workbook::root_cases).
 pub(super) fn as_root(package: &str) -> String {
-    format!("`sudo -E cargo test -p {package}`")
+    format!("`{} -p {package}`", workbook::root_cases::COMMAND)
 }
 
 /// Print a line; a closed stdout must not panic the runner, which still has
