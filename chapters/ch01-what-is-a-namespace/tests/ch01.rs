@@ -2,10 +2,10 @@
 //! (the host's), and the child's are the same ones.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use testkit::{Example, User, host_ns};
+use testkit::{Example, User, assert_help, assert_usage_error, host_ns};
 
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch01-what-is-a-namespace"))
+    testkit::example!()
 }
 
 /// `(link, type:[inode])` for every namespace line, parent's then child's.
@@ -54,14 +54,10 @@ fn unprivileged() {
 
 #[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
-    assert!(ran.success().starts_with("Usage: ch01-what-is-a-namespace"));
+    assert_help(&example(), "Usage: ch01-what-is-a-namespace");
 }
 
 #[test]
 fn extra_argument_is_a_usage_error() {
-    let ran = example().run_plain(&["uts"]);
-    let err = ran.failure(2);
-    assert!(err.contains("unexpected argument \"uts\""), "{err}");
-    assert!(err.contains("Usage:"), "{err}");
+    assert_usage_error(&example(), &["uts"], "unexpected argument \"uts\"");
 }

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, User, host_hostname, host_ns, line_with, ns_on_line, on_host,
-    quoted_after,
+    Example, User, assert_help, assert_usage_error, host_hostname, host_ns,
+    line_with, ns_on_line, quoted_after,
 };
 
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch03-clone-uts"))
+    testkit::example!()
 }
 
 /// The kernel's facts in a successful run's output.
@@ -46,7 +46,7 @@ fn check_facts(out: &str, hostname: &str, variant: &str) {
 }
 
 fn check(user: User, args: &[&str], variant: &str, snapshot: &str) {
-    let Some(ran) = on_host(|| example().run(user, args)) else {
+    let Some(ran) = example().run(user, args) else {
         return;
     };
     let out = ran.success();
@@ -87,7 +87,7 @@ fn variants_differ_in_one_line() {
         [vec![name.as_str()], vec!["--libc", name.as_str()]]
             .iter()
             .map(|args| {
-                let ran = on_host(|| example().run(User::Root, args))?;
+                let ran = example().run(User::Root, args)?;
                 check_facts(
                     ran.success(),
                     &name,
@@ -113,20 +113,12 @@ fn variants_differ_in_one_line() {
 
 #[test]
 fn help_exits_0() {
-    let ran = on_host(|| Some(example().run_plain(&["--help"]))).unwrap();
-    let out = ran.success();
-    assert!(out.starts_with("Usage: ch03-clone-uts [--libc] [HOSTNAME]"));
+    let out = assert_help(&example(), "Usage: ch03-clone-uts [--libc] [HOSTNAME]");
     assert!(out.contains("--libc"));
 }
 
 fn usage_error(args: &[&str], message: &str) {
-    let Some(ran) = on_host(|| Some(example().run_plain(args))) else {
-        return;
-    };
-    let err = ran.failure(2);
-    assert!(err.contains(message), "{err}");
-    assert!(err.contains("Usage: ch03-clone-uts"), "{err}");
-    assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
+    assert_usage_error(&example(), args, message);
 }
 
 #[test]
@@ -152,7 +144,7 @@ fn extra_argument_is_a_usage_error() {
 /// With max_uts_namespaces at 0, clone fails with ENOSPC before any child
 /// exists: the error names the call, the errno and the limit file.
 fn refused(args: &[&str], call: &str) {
-    let Some(ran) = on_host(|| example().run_with_zero_limit("uts", args)) else {
+    let Some(ran) = example().run_with_zero_limit("uts", args) else {
         return;
     };
     let err = ran.failure(1);

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with,
-    ns_on_line, quoted_after,
+    Example, ExternalTarget, User, assert_help, assert_usage_error, host_hostname,
+    host_ns, line_with, ns_on_line, quoted_after,
 };
 
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch05-join-pidfd"))
+    testkit::example!()
 }
 
 /// The shell a target runs in its new namespaces: set the hostname, say
@@ -19,7 +19,6 @@ const PARK: &str = "hostname ch05-ext; echo ready; exec cat";
 /// No PID: the example starts its own target, fails to join three
 /// namespaces, then joins two.
 fn own_target(user: User) {
-    let host = HostState::capture();
     let Some(ran) = example().run(user, &[]) else {
         return;
     };
@@ -64,7 +63,6 @@ fn own_target(user: User) {
     assert_eq!(ns_on_line(joined, "", "net"), net_target);
     assert_eq!(quoted_after(joined, "hostname "), "ch05-target");
     assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 #[test]
@@ -81,7 +79,6 @@ fn own_target_unprivileged() {
 /// namespace); one call joins its UTS and network namespaces.
 #[test]
 fn pid_as_root() {
-    let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Root,
         &["unshare", "--uts", "--net", "sh", "-c", PARK],
@@ -109,7 +106,6 @@ fn pid_as_root() {
         "root joins no user namespace"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// PID given, not root: the target (nobody) sits in a user namespace of its
@@ -117,7 +113,6 @@ fn pid_as_root() {
 /// same single call.
 #[test]
 fn pid_unprivileged() {
-    let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Unprivileged,
         &[
@@ -159,32 +154,24 @@ fn pid_unprivileged() {
         "no user namespace of its own"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 #[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
-    let out = ran.success();
-    assert!(out.starts_with("Usage: ch05-join-pidfd"), "{out}");
+    let out = assert_help(&example(), "Usage: ch05-join-pidfd");
     assert!(out.contains("no failing call first"), "{out}");
 }
 
 #[test]
 fn a_pid_must_be_a_positive_number() {
     for bad in ["0", "abc", "-5"] {
-        let ran = example().run_plain(&[bad]);
-        let err = ran.failure(2);
-        assert!(err.contains("is not a PID"), "{bad}: {err}");
-        assert!(err.contains("Usage:"), "{bad}: {err}");
+        assert_usage_error(&example(), &[bad], "is not a PID");
     }
 }
 
 #[test]
 fn extra_argument_is_a_usage_error() {
-    let ran = example().run_plain(&["1", "2"]);
-    let err = ran.failure(2);
-    assert!(err.contains("unexpected argument \"2\""), "{err}");
+    assert_usage_error(&example(), &["1", "2"], "unexpected argument \"2\"");
 }
 
 #[test]
@@ -204,7 +191,6 @@ fn no_such_process() {
 /// namespace files may not be read (and setns would refuse too).
 #[test]
 fn unprivileged_may_not_read_pid_1() {
-    let host = HostState::capture();
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
     };
@@ -212,14 +198,12 @@ fn unprivileged_may_not_read_pid_1() {
     assert!(err.contains("(/proc/1/ns/user) failed: EACCES"), "{err}");
     assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// Not root, a process of nobody's own in namespaces that root made: its
 /// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
 #[test]
 fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
-    let host = HostState::capture();
     let Some(target) = ExternalTarget::start(
         User::Root,
         &[
@@ -252,14 +236,12 @@ fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
     );
     assert!(!ran.stdout.contains("CLONE_NEWNET) ->"), "{}", ran.stdout);
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// A kernel that refuses: no network namespace may be created, so the
 /// target cannot start.
 #[test]
 fn net_namespace_limit_reached() {
-    let host = HostState::capture();
     let Some(ran) = example().run_with_zero_limit("net", &[]) else {
         return;
     };
@@ -270,5 +252,4 @@ fn net_namespace_limit_reached() {
     }
     assert!(err.contains("max_net_namespaces"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
-    HostState::capture().assert_unchanged_since(&host);
 }

@@ -281,7 +281,7 @@ impl Runner {
     }
 
     fn judge(&self, case: &Case, user: Option<User>, mut cmd: Command) -> Verdict {
-        let host_before = HostState::capture();
+        let host_before = HostState::capture(std::path::Path::new("/"));
         let temp_prefix = format!("{}.", self.exercise);
         let temp_before = temp_entries(&temp_prefix);
 
@@ -425,7 +425,7 @@ impl Runner {
         for path in report.all("cleanup") {
             let _ = fs::remove_dir_all(path);
         }
-        let host_after = HostState::capture();
+        let host_after = HostState::capture(std::path::Path::new("/"));
         if host_after.hostname != host_before.hostname {
             all.push(format!(
                 "the host's hostname changed from {:?} to {:?}: a hostname was set outside a \

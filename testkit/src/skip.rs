@@ -1,0 +1,39 @@
+//! The skip policy: a case that cannot run on this machine says why and is
+//! not counted as passed; under `CI=true` it fails, since CI must run all.
+
+use std::cell::RefCell;
+use std::io::Write;
+
+/// True under `CI=true` (or `CI=1`): nothing may be skipped.
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true" | "1"))
+}
+
+thread_local! {
+    /// Why the case running on this thread skipped, if it did: a test
+    /// runs on one thread from start to end, and [`crate::tests!`] reads
+    /// this when it returns.
+    static SKIPPED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Skip a case that cannot run on this machine, saying why; under CI, fail.
+/// Returns `None`, for the case to return early.
+pub fn skip<T>(why: &str) -> Option<T> {
+    if in_ci() {
+        panic!("CI=true, and this case cannot run here: {why}");
+    }
+    SKIPPED.with(|s| {
+        s.borrow_mut().get_or_insert_with(|| why.to_owned());
+    });
+    // Also straight to stderr: a test run by libtest's own harness (the
+    // testkit tests) has no other way to show it.
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+    None
+}
+
+/// The reason the case that just ran on this thread skipped, if it did;
+/// clears it for the next case.
+pub fn take_skipped() -> Option<String> {
+    SKIPPED.with(|s| s.borrow_mut().take())
+}
