@@ -2,7 +2,6 @@
 //! not counted as passed; under `CI=true` it fails, since CI must run all.
 
 use std::cell::RefCell;
-use std::io::Write;
 
 /// True under `CI=true` (or `CI=1`): nothing may be skipped.
 pub fn in_ci() -> bool {
@@ -11,8 +10,8 @@ pub fn in_ci() -> bool {
 
 thread_local! {
     /// Why the case running on this thread skipped, if it did: a test
-    /// runs on one thread from start to end, and [`crate::tests!`] reads
-    /// this when it returns.
+    /// runs on one thread from start to end, and [`crate::suite`] reads
+    /// this when it returns, to show the case as `ignored (why)`.
     static SKIPPED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -25,10 +24,6 @@ pub fn skip<T>(why: &str) -> Option<T> {
     SKIPPED.with(|s| {
         s.borrow_mut().get_or_insert_with(|| why.to_owned());
     });
-    // Also straight to stderr: a test run by libtest's own harness (the
-    // testkit tests) has no other way to show it.
-    let test = std::thread::current().name().unwrap_or("a test").to_owned();
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
     None
 }
 

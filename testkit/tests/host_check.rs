@@ -7,12 +7,20 @@
 //! their mounts and remove themselves when dropped, also after a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::cell::Cell;
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Once;
 
 use nix::mount::{MsFlags, mount};
 use testkit::{Example, RunDir, on_host, skip};
+
+testkit::cases!(
+    a_mount_and_a_temp_entry_elsewhere_are_not_the_runs,
+    a_mount_and_an_entry_in_the_runs_directory_are_the_runs,
+    each_run_has_its_own_tmpdir_and_is_judged_on_it,
+);
 
 /// Mount a small tmpfs on a new directory `dir/name`, in the host's mount
 /// namespace (the test's own).
@@ -37,9 +45,27 @@ fn root() -> Option<()> {
     }
 }
 
-/// The panic message of `run`, which must panic.
+thread_local! {
+    /// A panic expected on this thread: not printed.
+    static EXPECTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The panic message of `run`, which must panic. The panic is not printed
+/// (the harness does not capture output): only the cases' own are.
 fn panic_of(run: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(run)).expect_err("the check passed");
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let print = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !EXPECTED.get() {
+                print(info);
+            }
+        }));
+    });
+    EXPECTED.set(true);
+    let result = catch_unwind(AssertUnwindSafe(run));
+    EXPECTED.set(false);
+    let payload = result.expect_err("the check passed");
     match payload.downcast::<String>() {
         Ok(text) => *text,
         Err(payload) => payload
@@ -49,7 +75,6 @@ fn panic_of(run: impl FnOnce()) -> String {
     }
 }
 
-#[test]
 fn a_mount_and_a_temp_entry_elsewhere_are_not_the_runs() {
     if root().is_none() {
         return;
@@ -73,7 +98,6 @@ fn a_mount_and_a_temp_entry_elsewhere_are_not_the_runs() {
     assert!(!path.exists(), "{} was not removed", path.display());
 }
 
-#[test]
 fn a_mount_and_an_entry_in_the_runs_directory_are_the_runs() {
     if root().is_none() {
         return;
@@ -100,7 +124,6 @@ fn a_mount_and_an_entry_in_the_runs_directory_are_the_runs() {
 
 /// Every example run gets a fresh `TMPDIR` of its own, and is checked on
 /// it: a file left there is the run's; one left in /tmp is not.
-#[test]
 fn each_run_has_its_own_tmpdir_and_is_judged_on_it() {
     let sh = Example::new("/bin/sh");
     let outside = format!("/tmp/workbook-host-check-{}.outside", std::process::id());

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use testkit::{Example, HostState, RunDir, User, skip};
 
+testkit::cases!(all_examples_leave_the_host_unchanged,);
+
 /// The chapter packages, read from the workspace's `chapters/` folder: each
 /// folder's name is its package's and its binary's.
 fn chapters() -> Vec<String> {
@@ -37,7 +39,6 @@ fn binary_dir() -> PathBuf {
         .to_owned()
 }
 
-#[test]
 fn all_examples_leave_the_host_unchanged() {
     let chapters = chapters();
     assert!(

@@ -4,6 +4,13 @@
 
 use testkit::{Example, User, assert_help, assert_usage_error, host_ns};
 
+testkit::cases!(
+    as_root,
+    unprivileged,
+    help_exits_0,
+    extra_argument_is_a_usage_error,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -42,22 +49,18 @@ fn check(user: User) {
     insta::assert_snapshot!(user.to_string(), ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root);
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged);
 }
 
-#[test]
 fn help_exits_0() {
     assert_help(&example(), "Usage: ch01-what-is-a-namespace");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     assert_usage_error(&example(), &["uts"], "unexpected argument \"uts\"");
 }

@@ -10,6 +10,18 @@ use testkit::{
     line_with, ns_on_line, quoted_after,
 };
 
+testkit::cases!(
+    as_root,
+    unprivileged,
+    as_root_with_a_hostname,
+    help_exits_0,
+    hostname_of_65_bytes_is_a_usage_error,
+    empty_hostname_is_a_usage_error,
+    extra_argument_is_a_usage_error,
+    refused_uts_namespace,
+    refused_mnt_namespace,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -84,17 +96,14 @@ fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
     insta::assert_snapshot!(snapshot, ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root, &[], "ch02-uts", "root");
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged, &[], "ch02-uts", "unprivileged");
 }
 
-#[test]
 fn as_root_with_a_hostname() {
     let name = "a".repeat(64);
     let Some(ran) = example().run(User::Root, &[&name]) else {
@@ -108,7 +117,6 @@ fn as_root_with_a_hostname() {
     );
 }
 
-#[test]
 fn help_exits_0() {
     assert_help(&example(), "Usage: ch02-unshare [HOSTNAME]");
 }
@@ -117,7 +125,6 @@ fn usage_error(args: &[&str], message: &str) {
     assert_usage_error(&example(), args, message);
 }
 
-#[test]
 fn hostname_of_65_bytes_is_a_usage_error() {
     usage_error(
         &[&"a".repeat(65)],
@@ -125,12 +132,10 @@ fn hostname_of_65_bytes_is_a_usage_error() {
     );
 }
 
-#[test]
 fn empty_hostname_is_a_usage_error() {
     usage_error(&[""], "the hostname is empty");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     usage_error(&["ernie", "bert"], "unexpected argument \"bert\"");
 }
@@ -157,12 +162,10 @@ fn refused(ns_type: &str) {
     assert!(!ran.stdout.contains("(witness) looks"), "{}", ran.stdout);
 }
 
-#[test]
 fn refused_uts_namespace() {
     refused("uts");
 }
 
-#[test]
 fn refused_mnt_namespace() {
     refused("mnt");
 }

@@ -8,6 +8,20 @@ use testkit::{
     line_with, ns_on_line, quoted_after,
 };
 
+testkit::cases!(
+    as_root,
+    unprivileged,
+    as_root_libc,
+    unprivileged_libc,
+    variants_differ_in_one_line,
+    help_exits_0,
+    hostname_of_65_bytes_is_a_usage_error,
+    unknown_option_is_a_usage_error,
+    extra_argument_is_a_usage_error,
+    refused_by_the_kernel,
+    refused_by_the_kernel_libc,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -54,22 +68,18 @@ fn check(user: User, args: &[&str], variant: &str, snapshot: &str) {
     insta::assert_snapshot!(snapshot, ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root, &[], "nix::sched::clone", "root");
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged, &[], "nix::sched::clone", "unprivileged");
 }
 
-#[test]
 fn as_root_libc() {
     check(User::Root, &["--libc"], "libc::clone", "root_libc");
 }
 
-#[test]
 fn unprivileged_libc() {
     check(
         User::Unprivileged,
@@ -80,7 +90,6 @@ fn unprivileged_libc() {
 }
 
 /// Both ways print the same lines but the one naming the way.
-#[test]
 fn variants_differ_in_one_line() {
     let name = "a".repeat(64);
     let runs: Option<Vec<String>> =
@@ -111,7 +120,6 @@ fn variants_differ_in_one_line() {
     assert!(differ[0].1.contains("through libc::clone"));
 }
 
-#[test]
 fn help_exits_0() {
     let out = assert_help(&example(), "Usage: ch03-clone-uts [--libc] [HOSTNAME]");
     assert!(out.contains("--libc"));
@@ -121,7 +129,6 @@ fn usage_error(args: &[&str], message: &str) {
     assert_usage_error(&example(), args, message);
 }
 
-#[test]
 fn hostname_of_65_bytes_is_a_usage_error() {
     let name = "a".repeat(65);
     let message = "the hostname is 65 bytes; the kernel takes at most 64";
@@ -129,13 +136,11 @@ fn hostname_of_65_bytes_is_a_usage_error() {
     usage_error(&["--libc", &name], message);
 }
 
-#[test]
 fn unknown_option_is_a_usage_error() {
     usage_error(&["--nix"], "unknown option \"--nix\"");
     usage_error(&["-x", "ernie"], "unknown option \"-x\"");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     usage_error(&["ernie", "bert"], "unexpected argument \"bert\"");
     usage_error(&["--libc", "ernie", "bert"], "unexpected argument \"bert\"");
@@ -156,12 +161,10 @@ fn refused(args: &[&str], call: &str) {
     assert!(!ran.stdout.contains("(child)"), "{}", ran.stdout);
 }
 
-#[test]
 fn refused_by_the_kernel() {
     refused(&[], "clone(CLONE_NEWUTS | SIGCHLD)");
 }
 
-#[test]
 fn refused_by_the_kernel_libc() {
     refused(
         &["--libc"],

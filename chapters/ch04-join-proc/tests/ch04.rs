@@ -8,6 +8,20 @@ use testkit::{
     host_ns, line_with, ns_on_line, quoted_after,
 };
 
+testkit::cases!(
+    own_target_as_root,
+    own_target_unprivileged,
+    pid_as_root,
+    pid_unprivileged,
+    help_exits_0,
+    a_pid_must_be_a_positive_number,
+    extra_argument_is_a_usage_error,
+    no_such_process,
+    unprivileged_may_not_open_pid_1,
+    unprivileged_setns_into_a_host_owned_namespace_is_refused,
+    uts_namespace_limit_reached,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -41,19 +55,16 @@ fn own_target(user: User) {
     assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
 }
 
-#[test]
 fn own_target_as_root() {
     own_target(User::Root);
 }
 
-#[test]
 fn own_target_unprivileged() {
     own_target(User::Unprivileged);
 }
 
 /// PID given, as root: the target is host-owned (util-linux unshare, no user
 /// namespace), root joins its UTS namespace directly.
-#[test]
 fn pid_as_root() {
     let Some(target) =
         ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
@@ -83,7 +94,6 @@ fn pid_as_root() {
 /// PID given, not root: the target (nobody) sits in a user namespace of its
 /// own; the joiner (nobody too) joins that user namespace first, then the
 /// UTS namespace, with two setns calls.
-#[test]
 fn pid_unprivileged() {
     let Some(target) = ExternalTarget::start(
         User::Unprivileged,
@@ -121,24 +131,20 @@ fn pid_unprivileged() {
     target.finish();
 }
 
-#[test]
 fn help_exits_0() {
     assert_help(&example(), "Usage: ch04-join-proc");
 }
 
-#[test]
 fn a_pid_must_be_a_positive_number() {
     for bad in ["0", "abc", "-5"] {
         assert_usage_error(&example(), &[bad], "is not a PID");
     }
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     assert_usage_error(&example(), &["1", "2"], "unexpected argument \"2\"");
 }
 
-#[test]
 fn no_such_process() {
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
@@ -149,7 +155,6 @@ fn no_such_process() {
 }
 
 /// Not root, PID 1 (root's): its namespace files may not even be opened.
-#[test]
 fn unprivileged_may_not_open_pid_1() {
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
@@ -161,7 +166,6 @@ fn unprivileged_may_not_open_pid_1() {
 
 /// Not root, a process of nobody's own in a UTS namespace that root made:
 /// it can be opened, but joining needs CAP_SYS_ADMIN over it: EPERM.
-#[test]
 fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
     let Some(target) = ExternalTarget::start(
         User::Root,
@@ -198,7 +202,6 @@ fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
 
 /// A kernel that refuses: no UTS namespace may be created, so the target
 /// cannot start.
-#[test]
 fn uts_namespace_limit_reached() {
     let Some(ran) = example().run_with_zero_limit("uts", &[]) else {
         return;

@@ -8,6 +8,20 @@ use testkit::{
     host_ns, line_with, ns_on_line, quoted_after,
 };
 
+testkit::cases!(
+    own_target_as_root,
+    own_target_unprivileged,
+    pid_as_root,
+    pid_unprivileged,
+    help_exits_0,
+    a_pid_must_be_a_positive_number,
+    extra_argument_is_a_usage_error,
+    no_such_process,
+    unprivileged_may_not_read_pid_1,
+    unprivileged_setns_into_host_owned_namespaces_is_refused,
+    net_namespace_limit_reached,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -65,19 +79,16 @@ fn own_target(user: User) {
     assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
 }
 
-#[test]
 fn own_target_as_root() {
     own_target(User::Root);
 }
 
-#[test]
 fn own_target_unprivileged() {
     own_target(User::Unprivileged);
 }
 
 /// PID given, as root: the target is host-owned (util-linux unshare, no user
 /// namespace); one call joins its UTS and network namespaces.
-#[test]
 fn pid_as_root() {
     let Some(target) = ExternalTarget::start(
         User::Root,
@@ -111,7 +122,6 @@ fn pid_as_root() {
 /// PID given, not root: the target (nobody) sits in a user namespace of its
 /// own; the joiner (nobody too) joins it together with UTS and NET, in the
 /// same single call.
-#[test]
 fn pid_unprivileged() {
     let Some(target) = ExternalTarget::start(
         User::Unprivileged,
@@ -156,25 +166,21 @@ fn pid_unprivileged() {
     target.finish();
 }
 
-#[test]
 fn help_exits_0() {
     let out = assert_help(&example(), "Usage: ch05-join-pidfd");
     assert!(out.contains("no failing call first"), "{out}");
 }
 
-#[test]
 fn a_pid_must_be_a_positive_number() {
     for bad in ["0", "abc", "-5"] {
         assert_usage_error(&example(), &[bad], "is not a PID");
     }
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     assert_usage_error(&example(), &["1", "2"], "unexpected argument \"2\"");
 }
 
-#[test]
 fn no_such_process() {
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
@@ -189,7 +195,6 @@ fn no_such_process() {
 
 /// Not root, PID 1 (root's): pidfd_open asks for no permission, but its
 /// namespace files may not be read (and setns would refuse too).
-#[test]
 fn unprivileged_may_not_read_pid_1() {
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
@@ -202,7 +207,6 @@ fn unprivileged_may_not_read_pid_1() {
 
 /// Not root, a process of nobody's own in namespaces that root made: its
 /// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
-#[test]
 fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
     let Some(target) = ExternalTarget::start(
         User::Root,
@@ -240,7 +244,6 @@ fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
 
 /// A kernel that refuses: no network namespace may be created, so the
 /// target cannot start.
-#[test]
 fn net_namespace_limit_reached() {
     let Some(ran) = example().run_with_zero_limit("net", &[]) else {
         return;

@@ -18,6 +18,27 @@ use testkit::{
     host_ns, line_with, ns_on_line, on_host, quoted_after,
 };
 
+testkit::cases!(
+    story_as_root,
+    story_unprivileged,
+    create_join_remove_round_trip_as_root,
+    create_refuses_a_symlink,
+    create_refuses_a_file_with_content,
+    create_refuses_a_directory,
+    create_twice_refuses_the_second_time,
+    join_refuses_a_regular_file,
+    join_refuses_a_fifo_without_blocking,
+    join_refuses_a_namespace_of_another_type,
+    remove_refuses_a_regular_file,
+    remove_refuses_mounts_that_are_not_nsfs,
+    subcommands_unprivileged_need_root,
+    kernel_refuses_a_uts_namespace,
+    kernel_refuses_a_mount_namespace,
+    create_removes_the_file_it_made_when_the_kernel_refuses,
+    usage_errors_exit_2,
+    help_exits_0,
+);
+
 fn example() -> Example {
     testkit::example!()
 }
@@ -71,17 +92,14 @@ fn story(user: User) {
     insta::assert_snapshot!(user.to_string(), ran.normalized());
 }
 
-#[test]
 fn story_as_root() {
     story(User::Root);
 }
 
-#[test]
 fn story_unprivileged() {
     story(User::Unprivileged);
 }
 
-#[test]
 fn create_join_remove_round_trip_as_root() {
     let dir = RunDir::new();
     let path = dir.file("ns");
@@ -142,7 +160,6 @@ fn refused(dir: &RunDir, args: &[&str], expected: &str) -> Option<String> {
     })
 }
 
-#[test]
 fn create_refuses_a_symlink() {
     let dir = RunDir::new();
     let real = dir.file("real");
@@ -158,7 +175,6 @@ fn create_refuses_a_symlink() {
     assert!(dir.mounts().is_empty());
 }
 
-#[test]
 fn create_refuses_a_file_with_content() {
     let dir = RunDir::new();
     let file = dir.file("notes");
@@ -170,7 +186,6 @@ fn create_refuses_a_file_with_content() {
     assert!(dir.mounts().is_empty());
 }
 
-#[test]
 fn create_refuses_a_directory() {
     let dir = RunDir::new();
     let sub = dir.file("sub");
@@ -183,7 +198,6 @@ fn create_refuses_a_directory() {
     assert!(dir.mounts().is_empty());
 }
 
-#[test]
 fn create_twice_refuses_the_second_time() {
     let dir = RunDir::new();
     let path = dir.file("ns");
@@ -210,7 +224,6 @@ fn create_twice_refuses_the_second_time() {
     });
 }
 
-#[test]
 fn join_refuses_a_regular_file() {
     let dir = RunDir::new();
     let file = dir.file("plain");
@@ -221,7 +234,6 @@ fn join_refuses_a_regular_file() {
     assert!(fs::metadata(&file).unwrap().is_file());
 }
 
-#[test]
 fn join_refuses_a_fifo_without_blocking() {
     let dir = RunDir::new();
     let fifo = dir.file("fifo");
@@ -236,7 +248,6 @@ fn join_refuses_a_fifo_without_blocking() {
     assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
-#[test]
 fn join_refuses_a_namespace_of_another_type() {
     refused(
         &RunDir::new(),
@@ -245,7 +256,6 @@ fn join_refuses_a_namespace_of_another_type() {
     );
 }
 
-#[test]
 fn remove_refuses_a_regular_file() {
     let dir = RunDir::new();
     let file = dir.file("plain");
@@ -256,7 +266,6 @@ fn remove_refuses_a_regular_file() {
     assert!(fs::metadata(&file).unwrap().is_file(), "the file is kept");
 }
 
-#[test]
 fn remove_refuses_mounts_that_are_not_nsfs() {
     for mount_point in ["/", "/proc"] {
         refused(&RunDir::new(), &["remove", mount_point], "not of nsfs");
@@ -264,7 +273,6 @@ fn remove_refuses_mounts_that_are_not_nsfs() {
     assert!(Path::new("/proc/self/ns/uts").exists(), "/proc is mounted");
 }
 
-#[test]
 fn subcommands_unprivileged_need_root() {
     let dir = RunDir::new();
     let path = dir.file("ns");
@@ -303,12 +311,10 @@ fn zero_limit(ns_type: &str, call: &str) {
     );
 }
 
-#[test]
 fn kernel_refuses_a_uts_namespace() {
     zero_limit("uts", "unshare(CLONE_NEWUTS)");
 }
 
-#[test]
 fn kernel_refuses_a_mount_namespace() {
     zero_limit("mnt", "unshare(CLONE_NEWNS)");
 }
@@ -316,7 +322,6 @@ fn kernel_refuses_a_mount_namespace() {
 /// `create` made PATH, then the kernel refused the namespace: PATH goes
 /// again. (Under the zero limit the binary is root of a user namespace of the
 /// test's, so it passes the root check and gets as far as unshare.)
-#[test]
 fn create_removes_the_file_it_made_when_the_kernel_refuses() {
     let dir = RunDir::new();
     let path = dir.file("ns");
@@ -342,7 +347,6 @@ fn create_removes_the_file_it_made_when_the_kernel_refuses() {
     });
 }
 
-#[test]
 fn usage_errors_exit_2() {
     let long = "h".repeat(65);
     let cases: [(&[&str], &str); 8] = [
@@ -372,7 +376,6 @@ fn usage_errors_exit_2() {
     }
 }
 
-#[test]
 fn help_exits_0() {
     let out = assert_help(&example(), "Usage: ch06-persist-bind-mount");
     assert!(out.contains("remove PATH"), "{out}");
