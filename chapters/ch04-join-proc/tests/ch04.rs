@@ -26,10 +26,6 @@ fn example() -> Example {
     testkit::example!()
 }
 
-/// The shell a target runs in its new namespaces: set the hostname, say
-/// "ready", then wait until the test closes its stdin.
-const PARK: &str = "hostname ch04-ext; echo ready; exec cat";
-
 /// No PID: the example starts its own target and joins it.
 fn own_target(user: User) {
     let Some(ran) = example().run(user, &[]) else {
@@ -67,7 +63,7 @@ fn own_target_unprivileged() {
 /// namespace), root joins its UTS namespace directly.
 fn pid_as_root() {
     let Some(target) =
-        ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
+        ExternalTarget::unshare(User::Root, &["--uts"], Some("ch04-ext"))
     else {
         return;
     };
@@ -95,18 +91,9 @@ fn pid_as_root() {
 /// own; the joiner (nobody too) joins that user namespace first, then the
 /// UTS namespace, with two setns calls.
 fn pid_unprivileged() {
-    let Some(target) = ExternalTarget::start(
-        User::Unprivileged,
-        &[
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--uts",
-            "sh",
-            "-c",
-            PARK,
-        ],
-    ) else {
+    let Some(target) =
+        ExternalTarget::unshare(User::Unprivileged, &["--uts"], Some("ch04-ext"))
+    else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
@@ -167,20 +154,7 @@ fn unprivileged_may_not_open_pid_1() {
 /// Not root, a process of nobody's own in a UTS namespace that root made:
 /// it can be opened, but joining needs CAP_SYS_ADMIN over it: EPERM.
 fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &[
-            "unshare",
-            "--uts",
-            "--setgid",
-            "65534",
-            "--setuid",
-            "65534",
-            "sh",
-            "-c",
-            "echo ready; exec cat",
-        ],
-    ) else {
+    let Some(target) = ExternalTarget::host_owned_as_nobody(&["--uts"]) else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {

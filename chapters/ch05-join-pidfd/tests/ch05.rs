@@ -26,10 +26,6 @@ fn example() -> Example {
     testkit::example!()
 }
 
-/// The shell a target runs in its new namespaces: set the hostname, say
-/// "ready", then wait until the test closes its stdin.
-const PARK: &str = "hostname ch05-ext; echo ready; exec cat";
-
 /// No PID: the example starts its own target, fails to join three
 /// namespaces, then joins two.
 fn own_target(user: User) {
@@ -90,10 +86,9 @@ fn own_target_unprivileged() {
 /// PID given, as root: the target is host-owned (util-linux unshare, no user
 /// namespace); one call joins its UTS and network namespaces.
 fn pid_as_root() {
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &["unshare", "--uts", "--net", "sh", "-c", PARK],
-    ) else {
+    let Some(target) =
+        ExternalTarget::unshare(User::Root, &["--uts", "--net"], Some("ch05-ext"))
+    else {
         return;
     };
     let Some(ran) = example().run(User::Root, &[&target.pid()]) else {
@@ -123,18 +118,10 @@ fn pid_as_root() {
 /// own; the joiner (nobody too) joins it together with UTS and NET, in the
 /// same single call.
 fn pid_unprivileged() {
-    let Some(target) = ExternalTarget::start(
+    let Some(target) = ExternalTarget::unshare(
         User::Unprivileged,
-        &[
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--uts",
-            "--net",
-            "sh",
-            "-c",
-            PARK,
-        ],
+        &["--uts", "--net"],
+        Some("ch05-ext"),
     ) else {
         return;
     };
@@ -208,21 +195,8 @@ fn unprivileged_may_not_read_pid_1() {
 /// Not root, a process of nobody's own in namespaces that root made: its
 /// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
 fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &[
-            "unshare",
-            "--uts",
-            "--net",
-            "--setgid",
-            "65534",
-            "--setuid",
-            "65534",
-            "sh",
-            "-c",
-            "echo ready; exec cat",
-        ],
-    ) else {
+    let Some(target) = ExternalTarget::host_owned_as_nobody(&["--uts", "--net"])
+    else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
