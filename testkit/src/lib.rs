@@ -5,7 +5,7 @@
 //! - [`host`]: the host check, written once: each run gets a directory of its
 //!   own ([`RunDir`], the examples' `TMPDIR`) and is judged only on it and on
 //!   the host's hostname ([`HostState`], [`on_host`]).
-//! - [`skip`]: a case that cannot run here (the root case when the tests are
+//! - [`skip()`]: a case that cannot run here (the root case when the tests are
 //!   not root, the unprivileged case where the kernel blocks user namespaces)
 //!   says why and is not counted as passed; under `CI=true` it fails.
 //! - [`suite`]: a chapter test file's `main` ([`cases!`]): libtest's output,
@@ -20,7 +20,7 @@ pub mod exercise;
 pub mod host;
 mod limit;
 mod run;
-pub mod skip;
+mod skip;
 pub mod suite;
 mod target;
 mod text;

@@ -29,6 +29,6 @@ pub fn skip<T>(why: &str) -> Option<T> {
 
 /// The reason the case that just ran on this thread skipped, if it did;
 /// clears it for the next case.
-pub fn take_skipped() -> Option<String> {
+pub(crate) fn take_skipped() -> Option<String> {
     SKIPPED.with(|s| s.borrow_mut().take())
 }
