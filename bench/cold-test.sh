@@ -16,7 +16,8 @@
 #     index is queried and every crate downloaded inside the timing, as for
 #     a learner with a new Rust install. Needs crates.io.
 # The machine's load is printed too: other builds running at the same time
-# slow both figures.
+# slow both wall-clock figures; the CPU seconds (user + system, all
+# processes) move much less, and compare two commits on a busy machine.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cold=false
@@ -24,6 +25,7 @@ cold=false
 dir=$(mktemp -d /tmp/workbook-cold.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cargo=$(command -v cargo)
+TIMEFORMAT='%U %S'
 
 # What would make the build faster than a learner's: a shared or warm
 # target directory, a compiler cache, settings from this shell.
@@ -36,13 +38,15 @@ measure() {
   local label=$1 clone="$dir/clone-$1"
   git clone --quiet "$src" "$clone"
   git -C "$clone" checkout --quiet "$(git -C "$src" rev-parse HEAD)"
-  local start end rc=0
+  local start end cpu rc=0
   start=$(date +%s.%N)
-  (cd "$clone" && "$cargo" test) >"$dir/$label.log" 2>&1 || rc=$?
+  # bash's `time` of the subshell: its children's user and system CPU.
+  cpu=$( { time (cd "$clone" && "$cargo" test >"$dir/$label.log" 2>&1); } 2>&1 ) ||
+    rc=$?
   end=$(date +%s.%N)
   grep -E '^test result' "$dir/$label.log" |
     awk -v l="$label" '{p+=$4; f+=$6; i+=$8} END {printf "%s: %d passed, %d failed, %d ignored\n", l, p, f, i}'
-  python3 -c "print(f'first cargo test, $label registry: {$end - $start:.1f} s on $(nproc) cores (load before: $2)')"
+  python3 -c "u, s = map(float, '$cpu'.split()); print(f'first cargo test, $label registry: {$end - $start:.1f} s on $(nproc) cores, {u + s:.0f} s of CPU (load before: $2)')"
   if [ "$rc" -ne 0 ]; then
     # Still a figure, but say so: cargo stops at the first failing test binary.
     grep -E '^(---- |error: test failed)' "$dir/$label.log" | head -10

@@ -8,8 +8,8 @@
 //! - [`skip()`]: a case that cannot run here (the root case when the tests are
 //!   not root, the unprivileged case where the kernel blocks user namespaces)
 //!   says why and is not counted as passed; under `CI=true` it fails.
-//! - [`suite`]: a chapter test file's `main` ([`cases!`]): libtest's output,
-//!   with a skipped case shown as `ignored (why)`.
+//! - `suite` (feature `suite`): a chapter test file's `main` (`cases!`):
+//!   libtest's output, with a skipped case shown as `ignored (why)`.
 //! - `run`: [`Example`], run as a [`User`]; `target`: [`ExternalTarget`], a
 //!   process for an example to join; `cli`: the `--help` and usage-error
 //!   contract; `text`: reading what an example printed.
@@ -21,6 +21,7 @@ pub mod host;
 mod limit;
 mod run;
 mod skip;
+#[cfg(feature = "suite")]
 pub mod suite;
 mod target;
 mod text;

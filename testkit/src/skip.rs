@@ -24,11 +24,21 @@ pub fn skip<T>(why: &str) -> Option<T> {
     SKIPPED.with(|s| {
         s.borrow_mut().get_or_insert_with(|| why.to_owned());
     });
+    // Without the suite (a test under libtest's own harness, which
+    // captures eprintln! of a passing test), straight to stderr, or no one
+    // would see it.
+    #[cfg(not(feature = "suite"))]
+    {
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+    }
     None
 }
 
 /// The reason the case that just ran on this thread skipped, if it did;
 /// clears it for the next case.
+#[cfg(feature = "suite")]
 pub(crate) fn take_skipped() -> Option<String> {
     SKIPPED.with(|s| s.borrow_mut().take())
 }
