@@ -13,10 +13,9 @@
 //!   namespace (`/proc/thread-self/mountinfo`, proc(5)).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use nix::mount::{MntFlags, umount2};
+pub use crate::run_dir::RunDir;
 
 /// The hostname of the test process's UTS namespace: the host's, since tests
 /// never change their own namespaces.
@@ -47,89 +46,8 @@ pub fn temp_entries(prefix: &str) -> Vec<String> {
     names
 }
 
-/// A fresh directory of one run's own, `/tmp/workbook-run.XXXXXX`, for the
-/// examples it starts to use as `TMPDIR` and for the files a test makes.
-///
-/// Made under /tmp, not under the tests' own `TMPDIR`: uid 65534 must reach
-/// it, and /tmp is the one directory every user can. Mode 1777 (like /tmp):
-/// uid 65534 may create entries in it, and only remove its own.
-///
-/// Dropped, even by a failed assertion, it detaches every mount left at or
-/// under it, then removes it with all it holds; if a mount could not be
-/// detached it removes nothing, so as never to delete across a mount.
-#[derive(Debug)]
-pub struct RunDir {
-    path: PathBuf,
-}
-
-impl RunDir {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> RunDir {
-        let made =
-            nix::unistd::mkdtemp("/tmp/workbook-run.XXXXXX").expect("mkdtemp");
-        // mountinfo names mount points by their canonical path.
-        let path = fs::canonicalize(&made).expect("canonicalize the run directory");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o1777))
-            .expect("chmod 1777 the run directory");
-        RunDir { path }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The path of `name` in the directory, as an example's argument.
-    pub fn file(&self, name: &str) -> String {
-        self.path
-            .join(name)
-            .to_str()
-            .expect("utf-8 path")
-            .to_owned()
-    }
-
-    /// Mount points at or under the directory in the host's mount
-    /// namespace, in the order they were made.
-    pub fn mounts(&self) -> Vec<PathBuf> {
-        mounts_at_or_under(&self.path)
-            .into_iter()
-            .map(|(point, _)| point)
-            .collect()
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        // Stacked mounts come off one at a time, last made first; a few
-        // rounds are plenty.
-        for _ in 0..8 {
-            let left = self.mounts();
-            if left.is_empty() {
-                break;
-            }
-            for point in left.iter().rev() {
-                let _ = umount2(point, MntFlags::MNT_DETACH);
-            }
-        }
-        if self.mounts().is_empty() {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// `(mount point, "type source")` of each mount at or under `dir`.
-fn mounts_at_or_under(dir: &Path) -> Vec<(PathBuf, String)> {
-    workbook::mountinfo::read("/proc/thread-self/mountinfo")
-        .expect("mountinfo")
-        .into_iter()
-        // Path::starts_with compares whole components: /tmp/a is not
-        // under /tmp/ab.
-        .filter(|m| m.mount_point.starts_with(dir))
-        .map(|m| (m.mount_point, format!("{} {}", m.fstype, m.source)))
-        .collect()
-}
-
 /// The names in `dir`, sorted; none if it cannot be read.
-fn entries(dir: &Path) -> Vec<String> {
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|list| {
             list.filter_map(|e| e.ok())
@@ -139,6 +57,18 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// `(mount point, "type source")` of each mount at or under `dir`.
+pub(crate) fn mounts_at_or_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    workbook::mountinfo::read("/proc/thread-self/mountinfo")
+        .expect("mountinfo")
+        .into_iter()
+        // Path::starts_with compares whole components: /tmp/a is not
+        // under /tmp/ab.
+        .filter(|m| m.mount_point.starts_with(dir))
+        .map(|m| (m.mount_point, format!("{} {}", m.fstype, m.source)))
+        .collect()
 }
 
 /// What a run could have changed on the host: the host's hostname, and the

@@ -4,7 +4,8 @@
 //!
 //! - [`host`]: the host check, written once: each run gets a directory of its
 //!   own ([`RunDir`], the examples' `TMPDIR`) and is judged only on it and on
-//!   the host's hostname ([`HostState`], [`on_host`]).
+//!   the host's hostname ([`HostState`], [`on_host`]); what a killed test
+//!   process left is removed by the next ([`remove_leftovers`]).
 //! - [`skip()`]: a case that cannot run here (the root case when the tests are
 //!   not root, the unprivileged case where the kernel blocks user namespaces)
 //!   says why and is not counted as passed; under `CI=true` it fails.
@@ -20,6 +21,7 @@ pub mod exercise;
 pub mod host;
 mod limit;
 mod run;
+mod run_dir;
 mod skip;
 #[cfg(feature = "suite")]
 pub mod suite;
@@ -29,6 +31,7 @@ mod text;
 pub use cli::{assert_help, assert_usage_error};
 pub use host::{HostState, RunDir, host_hostname, host_ns, on_host, temp_entries};
 pub use run::{Example, Ran, User};
+pub use run_dir::remove_leftovers;
 pub use skip::{in_ci, skip};
 pub use target::ExternalTarget;
 pub use text::{line_with, ns_on_line, quoted_after};

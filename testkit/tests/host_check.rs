@@ -14,9 +14,10 @@ use std::path::Path;
 use std::sync::Once;
 
 use nix::mount::{MsFlags, mount};
-use testkit::{Example, RunDir, on_host, skip};
+use testkit::{Example, RunDir, on_host, remove_leftovers, skip};
 
 testkit::cases!(
+    what_a_killed_run_left_is_removed_by_the_next,
     a_mount_and_a_temp_entry_elsewhere_are_not_the_runs,
     a_mount_and_an_entry_in_the_runs_directory_are_the_runs,
     each_run_has_its_own_tmpdir_and_is_judged_on_it,
@@ -144,4 +145,31 @@ fn each_run_has_its_own_tmpdir_and_is_judged_on_it() {
     // Normalised, the run's TMPDIR reads as /tmp does: `$TMP`.
     let ran = sh.run_plain(&["-c", "echo \"$TMPDIR/ch02-unshare.a8Zk3Q\""]);
     assert_eq!(ran.normalized(), "$TMP/ch02-unshare.XXXXXX\n");
+}
+
+/// A test process killed mid-run leaves its run directory, maybe with a
+/// mount in it; the next removes it, and never a live run's.
+fn what_a_killed_run_left_is_removed_by_the_next() {
+    let pid_ns = fs::read_link("/proc/self/ns/pid").unwrap();
+    let pid_ns = pid_ns.to_str().unwrap();
+    let pid_ns = &pid_ns["pid:[".len()..pid_ns.len() - 1];
+    // A process that is gone: its PID, and a start time it never had.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let template = format!("/tmp/workbook-run.{pid_ns}-{}-1.XXXXXX", gone.id());
+    let left = nix::unistd::mkdtemp(template.as_str()).unwrap();
+    fs::write(left.join("file"), "").unwrap();
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        mount_tmpfs(&left, "mnt");
+    }
+    let live = RunDir::new();
+
+    let removed = remove_leftovers();
+    // Another test process may have removed it first; either way it is gone.
+    assert!(!left.exists(), "{} is still there", left.display());
+    if let Some((_, mounts)) = removed.iter().find(|(path, _)| *path == left) {
+        assert_eq!(*mounts, usize::from(root), "{removed:?}");
+    }
+    assert!(live.path().exists(), "a live run's directory was removed");
 }
