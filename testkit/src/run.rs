@@ -215,6 +215,22 @@ impl Ran {
         &self.stderr
     }
 
+    /// The temporary directory the run printed (`mkdtemp -> PATH`, named
+    /// `<stem>.XXXXXX`), if it got that far, is gone. The host check of the
+    /// run already found its `TMPDIR` as it was; this names the directory.
+    pub fn assert_temp_dir_removed(&self, stem: &str) {
+        let Some(line) = self.stdout.lines().find(|l| l.contains("mkdtemp -> "))
+        else {
+            return;
+        };
+        let path = line
+            .split_whitespace()
+            .find(|w| w.contains(&format!("/{stem}.")))
+            .unwrap_or_else(|| panic!("no {stem}.XXXXXX path on {line:?}"))
+            .trim_end_matches(',');
+        assert!(!Path::new(path).exists(), "{path} was left behind");
+    }
+
     /// stdout, normalised for a snapshot.
     pub fn normalized(&self) -> String {
         self.normalize(&self.stdout)

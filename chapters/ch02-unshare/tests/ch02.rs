@@ -1,12 +1,12 @@
 //! Chapter 2 against the kernel: after unshare the process is in new mount
 //! and UTS namespaces, the witness stays in the host's and sees neither the
-//! tmpfs, nor its file, nor the new hostname; the host is left as it was.
+//! tmpfs, nor its file, nor the new hostname; the host is left as it was
+//! (testkit checks after every run: the host's hostname, and the entries of
+//! and mounts under the run's own `TMPDIR`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-
 use testkit::{
-    Example, Ran, User, assert_help, assert_usage_error, host_hostname, host_ns,
+    Example, User, assert_help, assert_usage_error, host_hostname, host_ns,
     line_with, ns_on_line, quoted_after,
 };
 
@@ -26,25 +26,11 @@ fn example() -> Example {
     testkit::example!()
 }
 
-/// The temporary directory the run printed is gone. (The host check of
-/// every run, in testkit, already found its directory as it was.)
-fn left_nothing(ran: &Ran) {
-    if ran.stdout.contains("mkdtemp -> ") {
-        let line = line_with(&ran.stdout, "mkdtemp -> ");
-        let path = line
-            .split_whitespace()
-            .find(|w| w.contains("/ch02-unshare."))
-            .expect("the temporary directory's path")
-            .trim_end_matches(',');
-        assert!(!Path::new(path).exists(), "{path} was left behind");
-    }
-}
-
 fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
     let Some(ran) = example().run(user, args) else {
         return;
     };
-    left_nothing(&ran);
+    ran.assert_temp_dir_removed("ch02-unshare");
     let out = ran.success();
     let host = host_hostname();
 
@@ -109,7 +95,7 @@ fn as_root_with_a_hostname() {
     let Some(ran) = example().run(User::Root, &[&name]) else {
         return;
     };
-    left_nothing(&ran);
+    ran.assert_temp_dir_removed("ch02-unshare");
     let out = ran.success();
     assert_eq!(
         quoted_after(line_with(out, ": sethostname("), "hostname "),
@@ -146,7 +132,7 @@ fn refused(ns_type: &str) {
     let Some(ran) = example().run_with_zero_limit(ns_type, &[]) else {
         return;
     };
-    left_nothing(&ran);
+    ran.assert_temp_dir_removed("ch02-unshare");
     let err = ran.failure(1);
     assert!(
         err.contains("error: unshare(CLONE_NEWNS | CLONE_NEWUTS) failed: ENOSPC"),

@@ -14,8 +14,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use testkit::{
-    Example, Ran, RunDir, User, assert_help, assert_usage_error, host_hostname,
-    host_ns, line_with, ns_on_line, on_host, quoted_after,
+    Example, RunDir, User, assert_help, assert_usage_error, host_hostname, host_ns,
+    line_with, ns_on_line, on_host, quoted_after,
 };
 
 testkit::cases!(
@@ -43,27 +43,12 @@ fn example() -> Example {
     testkit::example!()
 }
 
-/// The story's temporary directory, which the run printed, is gone. (The
-/// host check of every run, in testkit, already found its directory as it
-/// was.)
-fn left_nothing(ran: &Ran) {
-    if ran.stdout.contains("mkdtemp -> ") {
-        let line = line_with(&ran.stdout, "mkdtemp -> ");
-        let path = line
-            .split_whitespace()
-            .find(|w| w.contains("/ch06-persist."))
-            .expect("the temporary directory's path")
-            .trim_end_matches(',');
-        assert!(!Path::new(path).exists(), "{path} was left behind");
-    }
-}
-
 fn story(user: User) {
     let host = host_hostname();
     let Some(ran) = example().run(user, &[]) else {
         return;
     };
-    left_nothing(&ran);
+    ran.assert_temp_dir_removed("ch06-persist");
     let out = ran.success();
 
     let host_uts = host_ns("uts");
@@ -297,7 +282,7 @@ fn zero_limit(ns_type: &str, call: &str) {
     let Some(ran) = example().run_with_zero_limit(ns_type, &[]) else {
         return;
     };
-    left_nothing(&ran);
+    ran.assert_temp_dir_removed("ch06-persist");
     let err = ran.failure(1);
     assert!(err.contains(&format!("{call} failed: ENOSPC")), "{err}");
     assert!(
