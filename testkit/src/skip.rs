@@ -2,6 +2,7 @@
 //! not counted as passed; under `CI=true` it fails, since CI must run all.
 
 use std::cell::RefCell;
+use std::io::Write;
 
 /// True under `CI=true` (or `CI=1`): nothing may be skipped.
 pub fn in_ci() -> bool {
@@ -9,36 +10,48 @@ pub fn in_ci() -> bool {
 }
 
 thread_local! {
-    /// Why the case running on this thread skipped, if it did: a test
-    /// runs on one thread from start to end, and [`crate::suite`] reads
-    /// this when it returns, to show the case as `ignored (why)`.
-    static SKIPPED: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// While a case runs under [`crate::suite`] on this thread: `Some`, and
+    /// then why it skipped, if it did. A case runs on one thread from start
+    /// to end.
+    static SUITE_CASE: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
 }
 
 /// Skip a case that cannot run on this machine, saying why; under CI, fail.
 /// Returns `None`, for the case to return early.
+///
+/// Under [`crate::suite`] the case then shows as `ignored (why)`. Under
+/// libtest's own harness, which has no run-time ignore and captures the
+/// eprintln! of a passing test, the reason goes straight to stderr.
 pub fn skip<T>(why: &str) -> Option<T> {
     if in_ci() {
         panic!("CI=true, and this case cannot run here: {why}");
     }
-    SKIPPED.with(|s| {
-        s.borrow_mut().get_or_insert_with(|| why.to_owned());
+    let in_suite = SUITE_CASE.with(|case| match &mut *case.borrow_mut() {
+        Some(skipped) => {
+            skipped.get_or_insert_with(|| why.to_owned());
+            true
+        }
+        None => false,
     });
-    // Without the suite (a test under libtest's own harness, which
-    // captures eprintln! of a passing test), straight to stderr, or no one
-    // would see it.
-    #[cfg(not(feature = "suite"))]
-    {
-        use std::io::Write;
+    if !in_suite {
         let test = std::thread::current().name().unwrap_or("a test").to_owned();
         let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
     }
     None
 }
 
-/// The reason the case that just ran on this thread skipped, if it did;
-/// clears it for the next case.
+/// Run `case` on this thread; returns why it skipped, if it did.
 #[cfg(feature = "suite")]
-pub(crate) fn take_skipped() -> Option<String> {
-    SKIPPED.with(|s| s.borrow_mut().take())
+pub(crate) fn run_case(case: fn()) -> Option<String> {
+    /// Ends the case's record, also when the case panics.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            SUITE_CASE.with(|c| c.borrow_mut().take());
+        }
+    }
+    SUITE_CASE.with(|c| *c.borrow_mut() = Some(None));
+    let _done = Done;
+    case();
+    SUITE_CASE.with(|c| c.borrow_mut().take()).flatten()
 }

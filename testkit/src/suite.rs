@@ -13,7 +13,7 @@
 
 use libtest_mimic::{Arguments, Completion, Trial};
 
-use crate::skip::take_skipped;
+use crate::skip::run_case;
 
 /// Run `cases` (name, function) as libtest would, with the command line
 /// cargo passed (filters, `--test-threads`, `--list`...), then exit with
@@ -24,11 +24,8 @@ pub fn run(cases: &[(&'static str, fn())]) -> ! {
         .iter()
         .map(|&(name, case)| {
             Trial::ignorable_test(name, move || {
-                // A case runs on one thread from start to end (libtest-mimic
-                // catches its panic, on that thread, as a failure).
-                take_skipped();
-                case();
-                Ok(match take_skipped() {
+                // libtest-mimic catches a panic of the case as a failure.
+                Ok(match run_case(case) {
                     Some(why) => Completion::ignored_with(why),
                     None => Completion::Completed,
                 })

@@ -65,7 +65,27 @@ fn under_ci_a_skip_fails() {
     );
 }
 
+/// Outside the suite (a test under libtest's own harness), the reason goes
+/// to stderr, since nothing else would show it.
+fn outside_the_suite_a_skip_goes_to_stderr() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, "outside")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("SKIPPED main: this machine lacks what the case needs"),
+        "{stderr}"
+    );
+}
+
 fn main() {
+    if std::env::var_os(CHILD).is_some_and(|v| v == "outside") {
+        cannot_run_here();
+        return;
+    }
     if std::env::var_os(CHILD).is_some() {
         testkit::suite::run(&[
             ("cannot_run_here", cannot_run_here),
@@ -78,5 +98,9 @@ fn main() {
             a_skip_shows_as_ignored_with_its_reason,
         ),
         ("under_ci_a_skip_fails", under_ci_a_skip_fails),
+        (
+            "outside_the_suite_a_skip_goes_to_stderr",
+            outside_the_suite_a_skip_goes_to_stderr,
+        ),
     ]);
 }
