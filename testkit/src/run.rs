@@ -12,8 +12,9 @@ use std::process::Output;
 
 use assert_cmd::assert::OutputAssertExt;
 
+use crate::host::{HostState, RunDir, host_hostname};
 use crate::scratch::ScratchDir;
-use crate::{host_hostname, limit, skip};
+use crate::{limit, skip};
 
 /// The user nobody (uid and gid 65534), who stands for a learner without root
 /// when the tests themselves run as root.
@@ -39,9 +40,15 @@ impl fmt::Display for User {
 }
 
 /// One example binary, from `env!("CARGO_BIN_EXE_<name>")`.
+///
+/// Every run gets `TMPDIR` set to a directory of its own: by default a fresh
+/// [`RunDir`] per run, checked after the run with the host check
+/// ([`HostState`]) and removed; with [`Example::in_dir`], a directory the
+/// test owns and checks itself ([`crate::on_host`]).
 #[derive(Debug, Clone)]
 pub struct Example {
     path: PathBuf,
+    dir: Option<PathBuf>,
 }
 
 /// What a run printed, and how it ended.
@@ -51,11 +58,25 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     output: Output,
+    /// The run's `TMPDIR`.
+    dir: PathBuf,
 }
 
 impl Example {
     pub fn new(path: impl Into<PathBuf>) -> Example {
-        Example { path: path.into() }
+        Example {
+            path: path.into(),
+            dir: None,
+        }
+    }
+
+    /// The same example, run with `dir` as `TMPDIR` and not checked run by
+    /// run: the test checks `dir` around all the runs that share it.
+    pub fn in_dir(&self, dir: &RunDir) -> Example {
+        Example {
+            path: self.path.clone(),
+            dir: Some(dir.path().to_owned()),
+        }
     }
 
     /// Run with `args` as `user`, or skip (see [`crate::skip`]) when this
@@ -125,8 +146,28 @@ impl Example {
         Some(self.finish(User::Unprivileged, cmd, args))
     }
 
-    fn finish(&self, user: User, mut cmd: Command, args: &[&str]) -> Ran {
+    /// Run in the test's directory, or in a fresh one checked after the run.
+    fn finish(&self, user: User, cmd: Command, args: &[&str]) -> Ran {
+        if let Some(dir) = &self.dir {
+            return self.spawn(user, cmd, args, dir);
+        }
+        let dir = RunDir::new();
+        let before = HostState::capture(dir.path());
+        let ran = self.spawn(user, cmd, args, dir.path());
+        let changes = HostState::capture(dir.path()).changes_since(&before);
+        assert!(
+            changes.is_empty(),
+            "{} {args:?}, run as {user}, changed the host: {}\n{}",
+            self.path.display(),
+            changes.join("; "),
+            ran.stdout
+        );
+        ran
+    }
+
+    fn spawn(&self, user: User, mut cmd: Command, args: &[&str], dir: &Path) -> Ran {
         cmd.args(args)
+            .env("TMPDIR", dir)
             .stdin(Stdio::null())
             .env_remove("RUST_BACKTRACE")
             .env_remove("RUST_LIB_BACKTRACE");
@@ -145,6 +186,7 @@ impl Example {
             stdout,
             stderr,
             output,
+            dir: dir.to_owned(),
         }
     }
 }
@@ -174,14 +216,38 @@ impl Ran {
         &self.stderr
     }
 
+    /// The temporary directory the run printed (`mkdtemp -> PATH`, named
+    /// `<stem>.XXXXXX`), if it got that far, is gone. The host check of the
+    /// run already found its `TMPDIR` as it was; this names the directory.
+    pub fn assert_temp_dir_removed(&self, stem: &str) {
+        let Some(line) = self.stdout.lines().find(|l| l.contains("mkdtemp -> "))
+        else {
+            return;
+        };
+        let path = line
+            .split_whitespace()
+            .find(|w| w.contains(&format!("/{stem}.")))
+            .unwrap_or_else(|| panic!("no {stem}.XXXXXX path on {line:?}"))
+            .trim_end_matches(',');
+        assert!(!Path::new(path).exists(), "{path} was left behind");
+    }
+
     /// stdout, normalised for a snapshot.
     pub fn normalized(&self) -> String {
-        workbook::normalize::normalize(&self.stdout, &host_hostname(), "/tmp")
+        self.normalize(&self.stdout)
     }
 
     /// stderr, normalised for a snapshot.
     pub fn normalized_stderr(&self) -> String {
-        workbook::normalize::normalize(&self.stderr, &host_hostname(), "/tmp")
+        self.normalize(&self.stderr)
+    }
+
+    /// The run's `TMPDIR` reads as `/tmp`, so that both become `$TMP`: a
+    /// learner runs the examples with the usual /tmp, and the snapshots and
+    /// the book show what they would see.
+    fn normalize(&self, text: &str) -> String {
+        let text = text.replace(&*self.dir.to_string_lossy(), "/tmp");
+        workbook::normalize::normalize(&text, &host_hostname(), "/tmp")
     }
 }
 

@@ -1,6 +1,7 @@
 //! A target process that a test starts itself, for an example to join by PID
 //! (ch04, ch05): a command line, usually util-linux's unshare(1) running
-//! `sh -c 'hostname NAME; echo ready; exec cat'`, with piped stdin and stdout.
+//! `sh -c 'hostname NAME; echo ready; exec cat'` ([`ExternalTarget::unshare`]),
+//! with piped stdin and stdout.
 //!
 //! Its "ready" line says its namespaces are set up; closing its stdin ends
 //! `cat`, so it exits. No sleeping, no signals.
@@ -70,6 +71,37 @@ impl ExternalTarget {
             stdin,
             _stdout: stdout,
         })
+    }
+
+    /// util-linux's unshare(1) with `flags` (`--uts`, `--net`), running
+    /// `sh -c 'hostname NAME; echo ready; exec cat'` (no `hostname` without
+    /// a name). `Unprivileged`, it first makes a user namespace of its own
+    /// (`--user --map-root-user`), as a learner without root would.
+    pub fn unshare(
+        user: User,
+        flags: &[&str],
+        hostname: Option<&str>,
+    ) -> Option<ExternalTarget> {
+        let park = match hostname {
+            Some(name) => format!("hostname {name}; echo ready; exec cat"),
+            None => "echo ready; exec cat".to_owned(),
+        };
+        let mut command = vec!["unshare"];
+        if user == User::Unprivileged {
+            command.extend(["--user", "--map-root-user"]);
+        }
+        command.extend(flags);
+        command.extend(["sh", "-c", &park]);
+        ExternalTarget::start(user, &command)
+    }
+
+    /// A process of uid and gid 65534 in namespaces of `flags` that root
+    /// made (owned by the host's user namespace): an unprivileged joiner may
+    /// open its namespace files, but not join them.
+    pub fn host_owned_as_nobody(flags: &[&str]) -> Option<ExternalTarget> {
+        let mut ids = vec!["--setgid", "65534", "--setuid", "65534"];
+        ids.splice(0..0, flags.iter().copied());
+        ExternalTarget::unshare(User::Root, &ids, None)
     }
 
     /// The target's PID, as the example's argument.

@@ -1,8 +1,9 @@
 //! The whole suite of examples leaves the host as it found it.
 //!
 //! Runs every chapter's example, as root and unprivileged, one after the
-//! other, including runs the kernel refuses, then compares the host's
-//! hostname, mount table and /tmp with what they were before.
+//! other, including runs the kernel refuses, all with one directory of the
+//! test's own as `TMPDIR`, then compares the host's hostname, and the
+//! entries of and mounts under that directory, with what they were before.
 //!
 //! The binaries are the ones `cargo test` at the root builds next to this
 //! test (target/<profile>/); cargo builds every package before it runs any
@@ -11,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use testkit::{Example, HostState, User, skip, temp_entries};
+use testkit::{Example, HostState, RunDir, User, skip};
+
+testkit::cases!(all_examples_leave_the_host_unchanged,);
 
 /// The chapter packages, read from the workspace's `chapters/` folder: each
 /// folder's name is its package's and its binary's.
@@ -36,7 +39,6 @@ fn binary_dir() -> PathBuf {
         .to_owned()
 }
 
-#[test]
 fn all_examples_leave_the_host_unchanged() {
     let chapters = chapters();
     assert!(
@@ -56,10 +58,11 @@ fn all_examples_leave_the_host_unchanged() {
         examples.push((name.clone(), Example::new(path)));
     }
 
-    let before = HostState::capture();
-    let temp_before = temp_entries("ch0");
+    let dir = RunDir::new();
+    let before = HostState::capture(dir.path());
     let mut ran = 0;
     for (name, example) in &examples {
+        let example = &example.in_dir(&dir);
         for user in [User::Root, User::Unprivileged] {
             if let Some(run) = example.run(user, &[]) {
                 run.success();
@@ -89,13 +92,7 @@ fn all_examples_leave_the_host_unchanged() {
                 ran += 1;
             }
         }
-        HostState::capture().assert_unchanged_since(&before);
+        HostState::capture(dir.path()).assert_unchanged_since(&before);
     }
     assert!(ran > 0 || !testkit::in_ci(), "no example ran");
-    HostState::capture().assert_unchanged_since(&before);
-    assert_eq!(
-        temp_entries("ch0"),
-        temp_before,
-        "an example left a file in /tmp"
-    );
 }

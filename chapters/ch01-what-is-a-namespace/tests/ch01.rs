@@ -2,10 +2,17 @@
 //! (the host's), and the child's are the same ones.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use testkit::{Example, User, host_ns};
+use testkit::{Example, User, assert_help, assert_usage_error, host_ns};
+
+testkit::cases!(
+    as_root,
+    unprivileged,
+    help_exits_0,
+    extra_argument_is_a_usage_error,
+);
 
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch01-what-is-a-namespace"))
+    testkit::example!()
 }
 
 /// `(link, type:[inode])` for every namespace line, parent's then child's.
@@ -42,26 +49,18 @@ fn check(user: User) {
     insta::assert_snapshot!(user.to_string(), ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root);
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged);
 }
 
-#[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
-    assert!(ran.success().starts_with("Usage: ch01-what-is-a-namespace"));
+    assert_help(&example(), "Usage: ch01-what-is-a-namespace");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
-    let ran = example().run_plain(&["uts"]);
-    let err = ran.failure(2);
-    assert!(err.contains("unexpected argument \"uts\""), "{err}");
-    assert!(err.contains("Usage:"), "{err}");
+    assert_usage_error(&example(), &["uts"], "unexpected argument \"uts\"");
 }

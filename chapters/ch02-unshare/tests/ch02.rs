@@ -1,56 +1,36 @@
 //! Chapter 2 against the kernel: after unshare the process is in new mount
 //! and UTS namespaces, the witness stays in the host's and sees neither the
-//! tmpfs, nor its file, nor the new hostname; the host is left as it was.
+//! tmpfs, nor its file, nor the new hostname; the host is left as it was
+//! (testkit checks after every run: the host's hostname, and the entries of
+//! and mounts under the run's own `TMPDIR`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
-
 use testkit::{
-    Example, Ran, User, host_hostname, host_ns, line_with, ns_on_line, quoted_after,
-    temp_entries,
+    Example, User, assert_help, assert_usage_error, host_hostname, host_ns,
+    line_with, ns_on_line, quoted_after,
 };
 
-const TEMP_PREFIX: &str = "ch02-unshare.";
+testkit::cases!(
+    as_root,
+    unprivileged,
+    as_root_with_a_hostname,
+    help_exits_0,
+    hostname_of_65_bytes_is_a_usage_error,
+    empty_hostname_is_a_usage_error,
+    extra_argument_is_a_usage_error,
+    refused_uts_namespace,
+    refused_mnt_namespace,
+);
 
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch02-unshare"))
-}
-
-/// The runs take turns, so that each can check that /tmp holds no more
-/// `ch02-unshare.*` entries after it than before it.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Run `run`, then check the host: same hostname and mount table, no new
-/// temporary directory, and the one the run printed is gone.
-fn on_host(run: impl FnOnce() -> Option<Ran>) -> Option<Ran> {
-    let _turn = one_at_a_time();
-    let temps = temp_entries(TEMP_PREFIX);
-    let ran = testkit::on_host(run)?;
-    assert_eq!(
-        temp_entries(TEMP_PREFIX),
-        temps,
-        "a temporary directory was left in /tmp"
-    );
-    if ran.stdout.contains("mkdtemp -> ") {
-        let line = line_with(&ran.stdout, "mkdtemp -> ");
-        let path = line
-            .split_whitespace()
-            .find(|w| w.contains("/tmp/ch02-unshare."))
-            .expect("the temporary directory's path")
-            .trim_end_matches(',');
-        assert!(!Path::new(path).exists(), "{path} was left behind");
-    }
-    Some(ran)
+    testkit::example!()
 }
 
 fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
-    let Some(ran) = on_host(|| example().run(user, args)) else {
+    let Some(ran) = example().run(user, args) else {
         return;
     };
+    ran.assert_temp_dir_removed("ch02-unshare");
     let out = ran.success();
     let host = host_hostname();
 
@@ -102,22 +82,20 @@ fn check(user: User, args: &[&str], hostname: &str, snapshot: &str) {
     insta::assert_snapshot!(snapshot, ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root, &[], "ch02-uts", "root");
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged, &[], "ch02-uts", "unprivileged");
 }
 
-#[test]
 fn as_root_with_a_hostname() {
     let name = "a".repeat(64);
-    let Some(ran) = on_host(|| example().run(User::Root, &[&name])) else {
+    let Some(ran) = example().run(User::Root, &[&name]) else {
         return;
     };
+    ran.assert_temp_dir_removed("ch02-unshare");
     let out = ran.success();
     assert_eq!(
         quoted_after(line_with(out, ": sethostname("), "hostname "),
@@ -125,23 +103,14 @@ fn as_root_with_a_hostname() {
     );
 }
 
-#[test]
 fn help_exits_0() {
-    let ran = on_host(|| Some(example().run_plain(&["--help"]))).unwrap();
-    assert!(ran.success().starts_with("Usage: ch02-unshare [HOSTNAME]"));
+    assert_help(&example(), "Usage: ch02-unshare [HOSTNAME]");
 }
 
 fn usage_error(args: &[&str], message: &str) {
-    let Some(ran) = on_host(|| Some(example().run_plain(args))) else {
-        return;
-    };
-    let err = ran.failure(2);
-    assert!(err.contains(message), "{err}");
-    assert!(err.contains("Usage: ch02-unshare"), "{err}");
-    assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
+    assert_usage_error(&example(), args, message);
 }
 
-#[test]
 fn hostname_of_65_bytes_is_a_usage_error() {
     usage_error(
         &[&"a".repeat(65)],
@@ -149,12 +118,10 @@ fn hostname_of_65_bytes_is_a_usage_error() {
     );
 }
 
-#[test]
 fn empty_hostname_is_a_usage_error() {
     usage_error(&[""], "the hostname is empty");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     usage_error(&["ernie", "bert"], "unexpected argument \"bert\"");
 }
@@ -162,9 +129,10 @@ fn extra_argument_is_a_usage_error() {
 /// With the limit of one of the two types at 0, the single unshare call
 /// fails with ENOSPC; the example stops, and removes its temporary directory.
 fn refused(ns_type: &str) {
-    let Some(ran) = on_host(|| example().run_with_zero_limit(ns_type, &[])) else {
+    let Some(ran) = example().run_with_zero_limit(ns_type, &[]) else {
         return;
     };
+    ran.assert_temp_dir_removed("ch02-unshare");
     let err = ran.failure(1);
     assert!(
         err.contains("error: unshare(CLONE_NEWNS | CLONE_NEWUTS) failed: ENOSPC"),
@@ -180,12 +148,10 @@ fn refused(ns_type: &str) {
     assert!(!ran.stdout.contains("(witness) looks"), "{}", ran.stdout);
 }
 
-#[test]
 fn refused_uts_namespace() {
     refused("uts");
 }
 
-#[test]
 fn refused_mnt_namespace() {
     refused("mnt");
 }

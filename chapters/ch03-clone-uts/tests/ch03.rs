@@ -4,12 +4,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, User, host_hostname, host_ns, line_with, ns_on_line, on_host,
-    quoted_after,
+    Example, User, assert_help, assert_usage_error, host_hostname, host_ns,
+    line_with, ns_on_line, quoted_after,
 };
 
+testkit::cases!(
+    as_root,
+    unprivileged,
+    as_root_libc,
+    unprivileged_libc,
+    variants_differ_in_one_line,
+    help_exits_0,
+    hostname_of_65_bytes_is_a_usage_error,
+    unknown_option_is_a_usage_error,
+    extra_argument_is_a_usage_error,
+    refused_by_the_kernel,
+    refused_by_the_kernel_libc,
+);
+
 fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch03-clone-uts"))
+    testkit::example!()
 }
 
 /// The kernel's facts in a successful run's output.
@@ -46,7 +60,7 @@ fn check_facts(out: &str, hostname: &str, variant: &str) {
 }
 
 fn check(user: User, args: &[&str], variant: &str, snapshot: &str) {
-    let Some(ran) = on_host(|| example().run(user, args)) else {
+    let Some(ran) = example().run(user, args) else {
         return;
     };
     let out = ran.success();
@@ -54,22 +68,18 @@ fn check(user: User, args: &[&str], variant: &str, snapshot: &str) {
     insta::assert_snapshot!(snapshot, ran.normalized());
 }
 
-#[test]
 fn as_root() {
     check(User::Root, &[], "nix::sched::clone", "root");
 }
 
-#[test]
 fn unprivileged() {
     check(User::Unprivileged, &[], "nix::sched::clone", "unprivileged");
 }
 
-#[test]
 fn as_root_libc() {
     check(User::Root, &["--libc"], "libc::clone", "root_libc");
 }
 
-#[test]
 fn unprivileged_libc() {
     check(
         User::Unprivileged,
@@ -80,14 +90,13 @@ fn unprivileged_libc() {
 }
 
 /// Both ways print the same lines but the one naming the way.
-#[test]
 fn variants_differ_in_one_line() {
     let name = "a".repeat(64);
     let runs: Option<Vec<String>> =
         [vec![name.as_str()], vec!["--libc", name.as_str()]]
             .iter()
             .map(|args| {
-                let ran = on_host(|| example().run(User::Root, args))?;
+                let ran = example().run(User::Root, args)?;
                 check_facts(
                     ran.success(),
                     &name,
@@ -111,25 +120,15 @@ fn variants_differ_in_one_line() {
     assert!(differ[0].1.contains("through libc::clone"));
 }
 
-#[test]
 fn help_exits_0() {
-    let ran = on_host(|| Some(example().run_plain(&["--help"]))).unwrap();
-    let out = ran.success();
-    assert!(out.starts_with("Usage: ch03-clone-uts [--libc] [HOSTNAME]"));
+    let out = assert_help(&example(), "Usage: ch03-clone-uts [--libc] [HOSTNAME]");
     assert!(out.contains("--libc"));
 }
 
 fn usage_error(args: &[&str], message: &str) {
-    let Some(ran) = on_host(|| Some(example().run_plain(args))) else {
-        return;
-    };
-    let err = ran.failure(2);
-    assert!(err.contains(message), "{err}");
-    assert!(err.contains("Usage: ch03-clone-uts"), "{err}");
-    assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
+    assert_usage_error(&example(), args, message);
 }
 
-#[test]
 fn hostname_of_65_bytes_is_a_usage_error() {
     let name = "a".repeat(65);
     let message = "the hostname is 65 bytes; the kernel takes at most 64";
@@ -137,13 +136,11 @@ fn hostname_of_65_bytes_is_a_usage_error() {
     usage_error(&["--libc", &name], message);
 }
 
-#[test]
 fn unknown_option_is_a_usage_error() {
     usage_error(&["--nix"], "unknown option \"--nix\"");
     usage_error(&["-x", "ernie"], "unknown option \"-x\"");
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
     usage_error(&["ernie", "bert"], "unexpected argument \"bert\"");
     usage_error(&["--libc", "ernie", "bert"], "unexpected argument \"bert\"");
@@ -152,7 +149,7 @@ fn extra_argument_is_a_usage_error() {
 /// With max_uts_namespaces at 0, clone fails with ENOSPC before any child
 /// exists: the error names the call, the errno and the limit file.
 fn refused(args: &[&str], call: &str) {
-    let Some(ran) = on_host(|| example().run_with_zero_limit("uts", args)) else {
+    let Some(ran) = example().run_with_zero_limit("uts", args) else {
         return;
     };
     let err = ran.failure(1);
@@ -164,12 +161,10 @@ fn refused(args: &[&str], call: &str) {
     assert!(!ran.stdout.contains("(child)"), "{}", ran.stdout);
 }
 
-#[test]
 fn refused_by_the_kernel() {
     refused(&[], "clone(CLONE_NEWUTS | SIGCHLD)");
 }
 
-#[test]
 fn refused_by_the_kernel_libc() {
     refused(
         &["--libc"],

@@ -4,21 +4,30 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with,
-    ns_on_line, quoted_after,
+    Example, ExternalTarget, User, assert_help, assert_usage_error, host_hostname,
+    host_ns, line_with, ns_on_line, quoted_after,
 };
 
-fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch04-join-proc"))
-}
+testkit::cases!(
+    own_target_as_root,
+    own_target_unprivileged,
+    pid_as_root,
+    pid_unprivileged,
+    help_exits_0,
+    a_pid_must_be_a_positive_number,
+    extra_argument_is_a_usage_error,
+    no_such_process,
+    unprivileged_may_not_open_pid_1,
+    unprivileged_setns_into_a_host_owned_namespace_is_refused,
+    uts_namespace_limit_reached,
+);
 
-/// The shell a target runs in its new namespaces: set the hostname, say
-/// "ready", then wait until the test closes its stdin.
-const PARK: &str = "hostname ch04-ext; echo ready; exec cat";
+fn example() -> Example {
+    testkit::example!()
+}
 
 /// No PID: the example starts its own target and joins it.
 fn own_target(user: User) {
-    let host = HostState::capture();
     let Some(ran) = example().run(user, &[]) else {
         return;
     };
@@ -40,26 +49,21 @@ fn own_target(user: User) {
     let seen = quoted_after(line_with(out, "CLONE_NEWUTS) ->"), "hostname ");
     assert_eq!(seen, "ch04-target");
     assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
-    HostState::capture().assert_unchanged_since(&host);
 }
 
-#[test]
 fn own_target_as_root() {
     own_target(User::Root);
 }
 
-#[test]
 fn own_target_unprivileged() {
     own_target(User::Unprivileged);
 }
 
 /// PID given, as root: the target is host-owned (util-linux unshare, no user
 /// namespace), root joins its UTS namespace directly.
-#[test]
 fn pid_as_root() {
-    let host = HostState::capture();
     let Some(target) =
-        ExternalTarget::start(User::Root, &["unshare", "--uts", "sh", "-c", PARK])
+        ExternalTarget::unshare(User::Root, &["--uts"], Some("ch04-ext"))
     else {
         return;
     };
@@ -81,27 +85,15 @@ fn pid_as_root() {
         "root joins no user namespace"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// PID given, not root: the target (nobody) sits in a user namespace of its
 /// own; the joiner (nobody too) joins that user namespace first, then the
 /// UTS namespace, with two setns calls.
-#[test]
 fn pid_unprivileged() {
-    let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(
-        User::Unprivileged,
-        &[
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--uts",
-            "sh",
-            "-c",
-            PARK,
-        ],
-    ) else {
+    let Some(target) =
+        ExternalTarget::unshare(User::Unprivileged, &["--uts"], Some("ch04-ext"))
+    else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
@@ -124,33 +116,22 @@ fn pid_unprivileged() {
         "no user namespace of its own"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
-#[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
-    assert!(ran.success().starts_with("Usage: ch04-join-proc"));
+    assert_help(&example(), "Usage: ch04-join-proc");
 }
 
-#[test]
 fn a_pid_must_be_a_positive_number() {
     for bad in ["0", "abc", "-5"] {
-        let ran = example().run_plain(&[bad]);
-        let err = ran.failure(2);
-        assert!(err.contains("is not a PID"), "{bad}: {err}");
-        assert!(err.contains("Usage:"), "{bad}: {err}");
+        assert_usage_error(&example(), &[bad], "is not a PID");
     }
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
-    let ran = example().run_plain(&["1", "2"]);
-    let err = ran.failure(2);
-    assert!(err.contains("unexpected argument \"2\""), "{err}");
+    assert_usage_error(&example(), &["1", "2"], "unexpected argument \"2\"");
 }
 
-#[test]
 fn no_such_process() {
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
@@ -161,37 +142,19 @@ fn no_such_process() {
 }
 
 /// Not root, PID 1 (root's): its namespace files may not even be opened.
-#[test]
 fn unprivileged_may_not_open_pid_1() {
-    let host = HostState::capture();
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
     };
     let err = ran.failure(1);
     assert!(err.contains("open(/proc/1/ns/uts) failed: EACCES"), "{err}");
     assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// Not root, a process of nobody's own in a UTS namespace that root made:
 /// it can be opened, but joining needs CAP_SYS_ADMIN over it: EPERM.
-#[test]
 fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
-    let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &[
-            "unshare",
-            "--uts",
-            "--setgid",
-            "65534",
-            "--setuid",
-            "65534",
-            "sh",
-            "-c",
-            "echo ready; exec cat",
-        ],
-    ) else {
+    let Some(target) = ExternalTarget::host_owned_as_nobody(&["--uts"]) else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
@@ -209,14 +172,11 @@ fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
     );
     assert!(!ran.stdout.contains("CLONE_NEWUTS) ->"), "{}", ran.stdout);
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// A kernel that refuses: no UTS namespace may be created, so the target
 /// cannot start.
-#[test]
 fn uts_namespace_limit_reached() {
-    let host = HostState::capture();
     let Some(ran) = example().run_with_zero_limit("uts", &[]) else {
         return;
     };
@@ -227,5 +187,4 @@ fn uts_namespace_limit_reached() {
     );
     assert!(err.contains("max_uts_namespaces"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
-    HostState::capture().assert_unchanged_since(&host);
 }

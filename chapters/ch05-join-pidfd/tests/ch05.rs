@@ -4,22 +4,31 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::{
-    Example, ExternalTarget, HostState, User, host_hostname, host_ns, line_with,
-    ns_on_line, quoted_after,
+    Example, ExternalTarget, User, assert_help, assert_usage_error, host_hostname,
+    host_ns, line_with, ns_on_line, quoted_after,
 };
 
-fn example() -> Example {
-    Example::new(env!("CARGO_BIN_EXE_ch05-join-pidfd"))
-}
+testkit::cases!(
+    own_target_as_root,
+    own_target_unprivileged,
+    pid_as_root,
+    pid_unprivileged,
+    help_exits_0,
+    a_pid_must_be_a_positive_number,
+    extra_argument_is_a_usage_error,
+    no_such_process,
+    unprivileged_may_not_read_pid_1,
+    unprivileged_setns_into_host_owned_namespaces_is_refused,
+    net_namespace_limit_reached,
+);
 
-/// The shell a target runs in its new namespaces: set the hostname, say
-/// "ready", then wait until the test closes its stdin.
-const PARK: &str = "hostname ch05-ext; echo ready; exec cat";
+fn example() -> Example {
+    testkit::example!()
+}
 
 /// No PID: the example starts its own target, fails to join three
 /// namespaces, then joins two.
 fn own_target(user: User) {
-    let host = HostState::capture();
     let Some(ran) = example().run(user, &[]) else {
         return;
     };
@@ -64,28 +73,22 @@ fn own_target(user: User) {
     assert_eq!(ns_on_line(joined, "", "net"), net_target);
     assert_eq!(quoted_after(joined, "hostname "), "ch05-target");
     assert_eq!(out.contains("not root (uid "), user == User::Unprivileged);
-    HostState::capture().assert_unchanged_since(&host);
 }
 
-#[test]
 fn own_target_as_root() {
     own_target(User::Root);
 }
 
-#[test]
 fn own_target_unprivileged() {
     own_target(User::Unprivileged);
 }
 
 /// PID given, as root: the target is host-owned (util-linux unshare, no user
 /// namespace); one call joins its UTS and network namespaces.
-#[test]
 fn pid_as_root() {
-    let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &["unshare", "--uts", "--net", "sh", "-c", PARK],
-    ) else {
+    let Some(target) =
+        ExternalTarget::unshare(User::Root, &["--uts", "--net"], Some("ch05-ext"))
+    else {
         return;
     };
     let Some(ran) = example().run(User::Root, &[&target.pid()]) else {
@@ -109,27 +112,16 @@ fn pid_as_root() {
         "root joins no user namespace"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// PID given, not root: the target (nobody) sits in a user namespace of its
 /// own; the joiner (nobody too) joins it together with UTS and NET, in the
 /// same single call.
-#[test]
 fn pid_unprivileged() {
-    let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(
+    let Some(target) = ExternalTarget::unshare(
         User::Unprivileged,
-        &[
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--uts",
-            "--net",
-            "sh",
-            "-c",
-            PARK,
-        ],
+        &["--uts", "--net"],
+        Some("ch05-ext"),
     ) else {
         return;
     };
@@ -159,35 +151,23 @@ fn pid_unprivileged() {
         "no user namespace of its own"
     );
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
-#[test]
 fn help_exits_0() {
-    let ran = example().run_plain(&["--help"]);
-    let out = ran.success();
-    assert!(out.starts_with("Usage: ch05-join-pidfd"), "{out}");
+    let out = assert_help(&example(), "Usage: ch05-join-pidfd");
     assert!(out.contains("no failing call first"), "{out}");
 }
 
-#[test]
 fn a_pid_must_be_a_positive_number() {
     for bad in ["0", "abc", "-5"] {
-        let ran = example().run_plain(&[bad]);
-        let err = ran.failure(2);
-        assert!(err.contains("is not a PID"), "{bad}: {err}");
-        assert!(err.contains("Usage:"), "{bad}: {err}");
+        assert_usage_error(&example(), &[bad], "is not a PID");
     }
 }
 
-#[test]
 fn extra_argument_is_a_usage_error() {
-    let ran = example().run_plain(&["1", "2"]);
-    let err = ran.failure(2);
-    assert!(err.contains("unexpected argument \"2\""), "{err}");
+    assert_usage_error(&example(), &["1", "2"], "unexpected argument \"2\"");
 }
 
-#[test]
 fn no_such_process() {
     // PID_MAX_LIMIT is 4194304 (2^22): pid_max may not exceed it, and PIDs are
     // below pid_max, so no process ever has this PID.
@@ -202,9 +182,7 @@ fn no_such_process() {
 
 /// Not root, PID 1 (root's): pidfd_open asks for no permission, but its
 /// namespace files may not be read (and setns would refuse too).
-#[test]
 fn unprivileged_may_not_read_pid_1() {
-    let host = HostState::capture();
     let Some(ran) = example().run(User::Unprivileged, &["1"]) else {
         return;
     };
@@ -212,29 +190,13 @@ fn unprivileged_may_not_read_pid_1() {
     assert!(err.contains("(/proc/1/ns/user) failed: EACCES"), "{err}");
     assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// Not root, a process of nobody's own in namespaces that root made: its
 /// files can be read, but joining needs CAP_SYS_ADMIN over them: EPERM.
-#[test]
 fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
-    let host = HostState::capture();
-    let Some(target) = ExternalTarget::start(
-        User::Root,
-        &[
-            "unshare",
-            "--uts",
-            "--net",
-            "--setgid",
-            "65534",
-            "--setuid",
-            "65534",
-            "sh",
-            "-c",
-            "echo ready; exec cat",
-        ],
-    ) else {
+    let Some(target) = ExternalTarget::host_owned_as_nobody(&["--uts", "--net"])
+    else {
         return;
     };
     let Some(ran) = example().run(User::Unprivileged, &[&target.pid()]) else {
@@ -252,14 +214,11 @@ fn unprivileged_setns_into_host_owned_namespaces_is_refused() {
     );
     assert!(!ran.stdout.contains("CLONE_NEWNET) ->"), "{}", ran.stdout);
     target.finish();
-    HostState::capture().assert_unchanged_since(&host);
 }
 
 /// A kernel that refuses: no network namespace may be created, so the
 /// target cannot start.
-#[test]
 fn net_namespace_limit_reached() {
-    let host = HostState::capture();
     let Some(ran) = example().run_with_zero_limit("net", &[]) else {
         return;
     };
@@ -270,5 +229,4 @@ fn net_namespace_limit_reached() {
     }
     assert!(err.contains("max_net_namespaces"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
-    HostState::capture().assert_unchanged_since(&host);
 }
