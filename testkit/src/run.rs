@@ -85,7 +85,8 @@ impl Example {
         let euid = nix::unistd::geteuid().as_raw();
         match user {
             User::Root if euid != 0 => skip(&format!(
-                "the tests run as uid {euid}; the root case needs root (`sudo -E cargo test`)"
+                "the tests run as uid {euid}; the root case needs root (`{}`)",
+                workbook::root_cases::COMMAND
             )),
             User::Root => Some(self.finish(user, Command::new(&self.path), args)),
             User::Unprivileged if euid == 0 => {
