@@ -6,9 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::Example;
+use workbook::machine::Blocker;
 
 fn doctor() -> Example {
     Example::new(env!("CARGO_BIN_EXE_workbook"))
+}
+
+/// `text` with every run of whitespace made one space: the doctor wraps
+/// long sentences.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]
@@ -17,15 +24,23 @@ fn names_a_zero_namespace_limit() {
         return; // skipped, with the reason (testkit::skip)
     };
     let out = &ran.stdout;
-    assert!(out.contains("uts=0"), "the limit is shown:\n{out}");
+    assert!(out.contains(" uts=0"), "the limit is shown:\n{out}");
     assert!(
         out.contains("unshare(CLONE_NEWUTS)                        refused: unshare(CLONE_NEWUTS): ENOSPC"),
         "{out}"
     );
+    // The cause and the fix, in the words an error's hint uses: once in
+    // what is in the way, once under the refused call.
+    let cause = Blocker::LimitZero("uts").to_string();
+    assert_eq!(
+        flat(out).matches(&cause).count(),
+        2,
+        "{cause}\nnot twice in\n{out}"
+    );
     assert!(
         out.contains(
-            "ex03-unshare-uts           cannot run here; unshare(CLONE_NEWUTS): ENOSPC. \
-             user.max_uts_namespaces is 0: `sudo sysctl -w user.max_uts_namespaces=10000`"
+            "ex03-unshare-uts           cannot run here: unshare(CLONE_NEWUTS) fails \
+             with ENOSPC (see above)"
         ),
         "{out}"
     );
@@ -50,10 +65,23 @@ fn names_a_refused_user_namespace() {
         out.contains("refused: unshare(CLONE_NEWUSER): ENOSPC"),
         "the real call was tried:\n{out}"
     );
+    let cause = Blocker::LimitZero("user").to_string();
+    assert_eq!(
+        flat(out).matches(&cause).count(),
+        2,
+        "{cause}\nnot twice in\n{out}"
+    );
     assert!(
         out.contains(
-            "ch02-unshare               runs only as root; unshare(CLONE_NEWUSER): ENOSPC. \
-             user.max_user_namespaces is 0: `sudo sysctl -w user.max_user_namespaces=10000`"
+            "ch02-unshare               runs only as root: `sudo`; as you, \
+             unshare(CLONE_NEWUSER) fails with ENOSPC (see above)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "ex03-unshare-uts           runs only as root: `cargo test-root -p \
+             ex03-unshare-uts`; as you, unshare(CLONE_NEWUSER) fails with ENOSPC"
         ),
         "{out}"
     );
