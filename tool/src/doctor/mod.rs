@@ -112,6 +112,29 @@ fn verdicts(
         }
     }
     let mut cannot = false;
+    // A refusal that holds back many lines is said once, above them.
+    if let (true, Some(Err(refusal))) = (rootless, tried.get("user")) {
+        out.line("");
+        out.wrapped(
+            "",
+            &format!(
+                "As you, {} (see above): what makes a user namespace of its own runs \
+                 only as root.",
+                refused(refusal)
+            ),
+        );
+    }
+    if let Err(refusal) = nobody {
+        out.line("");
+        out.wrapped(
+            "",
+            &format!(
+                "As uid 65534, {} (see above): the tests' unprivileged cases are \
+                 skipped.",
+                refused(refusal)
+            ),
+        );
+    }
     out.line("\nChapters (`cargo run -p <chapter>`)");
     for chapter in chapters {
         let dir = root.join("chapters").join(chapter).join("src");
@@ -130,12 +153,8 @@ fn verdicts(
         let root_cases =
             format!("`{} -p {}`", workbook::root_cases::COMMAND, e.package);
         let mut verdict = runs(tried, &needs, rootless, &root_cases);
-        if let (Runs::Will(note), Err(refusal)) = (&mut verdict, nobody) {
-            *note = format!(
-                "root cases; the unprivileged ones are skipped: as uid 65534, {} (see \
-                 above)",
-                refused(refusal)
-            );
+        if let (Runs::Will(note), Err(_)) = (&mut verdict, nobody) {
+            *note = "root cases only".into();
         }
         if let (Runs::Will(note), true) = (&mut verdict, rootless) {
             *note = format!("unprivileged cases; root cases: {root_cases}");
@@ -154,11 +173,8 @@ fn runs(
     rootless: bool,
     as_root: &str,
 ) -> Runs {
-    if let (true, Some(Err(refusal))) = (rootless, tried.get("user")) {
-        return Runs::OnlyAsRoot(format!(
-            "{as_root}; as you, {} (see above)",
-            refused(refusal)
-        ));
+    if let (true, Some(Err(_))) = (rootless, tried.get("user")) {
+        return Runs::OnlyAsRoot(as_root.into());
     }
     for t in needs {
         if let Some(Err(refusal)) = tried.get(t) {

@@ -71,7 +71,7 @@ impl Report {
         self.line(&line);
     }
 
-    fn wrapped(&mut self, indent: &str, text: &str) {
+    pub fn wrapped(&mut self, indent: &str, text: &str) {
         self.wrapped_with(indent, indent, text);
     }
 
