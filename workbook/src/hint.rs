@@ -79,7 +79,7 @@ pub(crate) fn for_errno(errno: Errno) -> String {
     }
 }
 
-/// [`for_call`] with the machine's facts given: what `workbook doctor`
+/// `for_call` with the machine's facts given: what `workbook doctor`
 /// says of a refusal its probes meet (so the doctor and an error's hint say
 /// the same), and what the tests call with facts made up.
 pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {

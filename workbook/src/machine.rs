@@ -315,9 +315,9 @@ impl fmt::Display for Blocker {
             ),
             Blocker::LimitZero(ty) => write!(
                 f,
-                "user.max_{ty}_namespaces=0: creating a {ty} namespace fails with \
-                 ENOSPC. Fix: `sudo sysctl -w user.max_{ty}_namespaces=10000` (in \
-                 this user namespace)"
+                "/proc/sys/user/max_{ty}_namespaces is 0 (user.max_{ty}_namespaces), \
+                 so creating a {ty} namespace fails with ENOSPC. Fix: `sudo sysctl \
+                 -w user.max_{ty}_namespaces=10000` (in this user namespace)"
             ),
             Blocker::SeccompFilter => write!(
                 f,

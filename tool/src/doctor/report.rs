@@ -95,7 +95,14 @@ impl Report {
                 Err(ExitCode::FAILURE)
             }
             Err(e) => {
-                eprintln!("error: write(stdout) failed: {e}");
+                match e.raw_os_error() {
+                    // Errno's Display: "ENOSPC: No space left on device".
+                    Some(raw) => eprintln!(
+                        "error: write(stdout) failed: {}",
+                        nix::errno::Errno::from_raw(raw)
+                    ),
+                    None => eprintln!("error: write(stdout) failed: {e}"),
+                }
                 Err(ExitCode::FAILURE)
             }
         }
