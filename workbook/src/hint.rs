@@ -79,8 +79,10 @@ pub(crate) fn for_errno(errno: Errno) -> String {
     }
 }
 
-/// [`for_call`] with the machine's facts given: what the tests call.
-fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
+/// `for_call` with the machine's facts given: what `workbook doctor`
+/// says of a refusal its probes meet (so the doctor and an error's hint say
+/// the same), and what the tests call with facts made up.
+pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -90,7 +92,7 @@ fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
         // namespaces(7), "The /proc/sys/user directory": each user namespace
         // caps how many namespaces of each type its users may create, and
         // "clone(2) and unshare(2) fail with the error ENOSPC" beyond.
-        (Kind::Creates, Errno::ENOSPC) => limit_reached(call),
+        (Kind::Creates, Errno::ENOSPC) => limit_reached(call, facts),
         (Kind::Creates, Errno::EPERM) if new_user => userns_refused(facts),
         // The AppArmor hook that refuses the creation outright (no
         // unprivileged_userns profile to move to) returns EACCES.
@@ -229,8 +231,17 @@ fn limited_types(call: &str) -> Vec<&'static str> {
         .collect()
 }
 
-fn limit_reached(call: &str) -> String {
+/// ENOSPC from creating namespaces: a limit of 0 here is the cause
+/// [`Blocker::LimitZero`] names (as `workbook doctor` does); a limit reached
+/// but not 0 cannot be seen in /proc, so the hint says where to look. (In a
+/// user namespace of one's own the files show that namespace's limits, which
+/// start at 2147483647, `unshare -r cat /proc/sys/user/max_uts_namespaces`
+/// on 6.18; the limits of the namespaces above it still count.)
+fn limit_reached(call: &str, facts: &Facts) -> String {
     let types = limited_types(call);
+    if let Some(ty) = types.iter().find(|ty| facts.limit(ty) == Some(0)) {
+        return Blocker::LimitZero(ty).to_string();
+    }
     let files: Vec<String> = types
         .iter()
         .map(|ty| format!("/proc/sys/user/max_{ty}_namespaces"))
@@ -329,8 +340,9 @@ fn needs_cap(rule: &str, facts: &Facts) -> String {
     let situation = if facts.cap_sys_admin {
         "You have CAP_SYS_ADMIN here, so the target belongs to a user namespace where you \
          do not (or a security module refused); run as root in the initial user namespace."
+            .to_owned()
     } else {
-        "You lack CAP_SYS_ADMIN: run as root (sudo), or in a user namespace you created."
+        format!("{}.", Blocker::NoCapSysAdmin)
     };
     let filter = match facts.seccomp_filter() {
         true => {

@@ -6,6 +6,7 @@
 //! - [`ns`]: a namespace's identity, the (st_dev, st_ino) pair of its nsfs file;
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
+//! - [`hint`]: that "what to do", which `workbook doctor` prints too;
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
@@ -27,7 +28,7 @@ pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod error;
 #[cfg(target_os = "linux")]
-mod hint;
+pub mod hint;
 #[cfg(target_os = "linux")]
 pub mod machine;
 #[cfg(target_os = "linux")]

@@ -1,8 +1,9 @@
 //! What this machine allows: the facts an error hint and `workbook doctor`
 //! read, in one place, so the two never disagree.
 //!
-//! A leaf module: it only reads `/proc` and `/proc/sys` (and stats `/`, to
-//! compare it with PID 1's root), never fails (a fact it cannot read is
+//! A leaf module: it only reads `/proc` and `/proc/sys`, and stats `/` (to
+//! compare it with PID 1's root) and `/sys/fs/cgroup` (statfs(2), for the
+//! cgroup version). It never fails (a fact it cannot read is
 //! `None`, or `false` for a capability), and knows nothing of the
 //! workbook's errors. [`facts`] reads everything once;
 //! [`Facts::blockers`] turns the facts into the README's table of things that
@@ -40,6 +41,9 @@ pub enum Seccomp {
 /// The fields are public so a test can describe a machine it is not on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
+    /// The whole kernel release, `6.18.44-fc-v657` (`uname -r`), from
+    /// `/proc/sys/kernel/osrelease`.
+    pub release: Option<String>,
     /// `(major, minor)` of the running kernel, from
     /// `/proc/sys/kernel/osrelease` (`6.18.44-fc` is `(6, 18)`).
     pub kernel: Option<(u32, u32)>,
@@ -79,6 +83,42 @@ pub struct Facts {
     pub apparmor_restrict_unconfined: Option<u32>,
     /// `user.max_<type>_namespaces`, in [`LIMITED_TYPES`] order.
     pub max_namespaces: [Option<u64>; 8],
+    /// The propagation type of `/` in this mount namespace, from
+    /// `/proc/self/mountinfo`.
+    pub root_propagation: Option<Propagation>,
+    /// Which cgroup hierarchy `/sys/fs/cgroup` shows.
+    pub cgroup: Option<Cgroup>,
+}
+
+/// The propagation type of a mount, from the optional fields of its line in
+/// `/proc/PID/mountinfo` (mount_namespaces(7), "Shared subtrees"; proc(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// `shared:N` (perhaps with `master:M` too): mounts made below it
+    /// propagate to its peers. systemd makes `/` shared, so a new mount
+    /// namespace's copy of `/` would pass its mounts back to the host unless
+    /// made private first, as the examples do.
+    Shared,
+    /// `master:N` only: receives mounts from its master, sends none back.
+    Slave,
+    /// No optional field: MS_PRIVATE, the kernel's default.
+    Private,
+    /// `unbindable`: private, and may not be bind mounted.
+    Unbindable,
+}
+
+/// The cgroup hierarchy mounted at `/sys/fs/cgroup` (cgroups(7), "Cgroups
+/// version 1 and version 2"), told the way systemd tells it: statfs(2) of
+/// `/sys/fs/cgroup`, then of `/sys/fs/cgroup/unified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cgroup {
+    /// `/sys/fs/cgroup` is a cgroup2 filesystem.
+    V2,
+    /// Version 1 controllers, with the version 2 hierarchy (no
+    /// controllers) at `/sys/fs/cgroup/unified`: systemd's "hybrid" mode.
+    Hybrid,
+    /// Version 1 only.
+    V1,
 }
 
 /// Read every fact now. Cheap (a dozen small /proc reads); call it when a
@@ -86,8 +126,11 @@ pub struct Facts {
 pub fn facts() -> Facts {
     let status = read("/proc/self/status").unwrap_or_default();
     let field = |name: &str| status_field(&status, name);
+    let release = read("/proc/sys/kernel/osrelease").map(|r| r.trim().to_owned());
+    let mountinfo = read("/proc/self/mountinfo");
     Facts {
-        kernel: read("/proc/sys/kernel/osrelease").and_then(|r| parse_release(&r)),
+        kernel: release.as_deref().and_then(parse_release),
+        release,
         euid: field("Uid:").and_then(|ids| second_number(&ids)),
         cap_sys_admin: field("CapEff:")
             .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
@@ -101,7 +144,7 @@ pub fn facts() -> Facts {
         threads: field("Threads:").and_then(|n| n.parse().ok()),
         uid_mapped: read("/proc/self/uid_map").map(|map| !map.trim().is_empty()),
         setgroups_denied: read("/proc/self/setgroups").map(|s| s.trim() == "deny"),
-        chrooted: chrooted(),
+        chrooted: chrooted(mountinfo.as_deref()),
         unprivileged_userns_clone: number(
             "/proc/sys/kernel/unprivileged_userns_clone",
         ),
@@ -113,6 +156,8 @@ pub fn facts() -> Facts {
         ),
         max_namespaces: LIMITED_TYPES
             .map(|ty| number(&format!("/proc/sys/user/max_{ty}_namespaces"))),
+        root_propagation: mountinfo.as_deref().and_then(root_propagation),
+        cgroup: cgroup(),
     }
 }
 
@@ -148,6 +193,15 @@ impl Facts {
     pub fn limit(&self, ns_type: &str) -> Option<u64> {
         let at = LIMITED_TYPES.iter().position(|ty| *ty == ns_type)?;
         self.max_namespaces[at]
+    }
+
+    /// Whether this is the Windows Subsystem for Linux: its kernels name
+    /// Microsoft in their release (`5.15.153.1-microsoft-standard-WSL2`;
+    /// WSL 1's `4.4.0-19041-Microsoft` is a translation layer, not a Linux
+    /// kernel). `None` if the release is unknown.
+    pub fn wsl(&self) -> Option<bool> {
+        let release = self.release.as_deref()?.to_ascii_lowercase();
+        Some(release.contains("microsoft") || release.contains("wsl"))
     }
 
     /// Whether a filter is installed (`Seccomp: 2`).
@@ -261,9 +315,9 @@ impl fmt::Display for Blocker {
             ),
             Blocker::LimitZero(ty) => write!(
                 f,
-                "user.max_{ty}_namespaces=0: creating a {ty} namespace fails with \
-                 ENOSPC. Fix: `sudo sysctl -w user.max_{ty}_namespaces=10000` (in \
-                 this user namespace)"
+                "/proc/sys/user/max_{ty}_namespaces is 0 (user.max_{ty}_namespaces), \
+                 so creating a {ty} namespace fails with ENOSPC. Fix: `sudo sysctl \
+                 -w user.max_{ty}_namespaces=10000` (in this user namespace)"
             ),
             Blocker::SeccompFilter => write!(
                 f,
@@ -274,8 +328,9 @@ impl fmt::Display for Blocker {
             ),
             Blocker::NoCapSysAdmin => write!(
                 f,
-                "no CAP_SYS_ADMIN: the examples run in a user namespace of their \
-                 own; joining namespaces the host owns needs root (`sudo`)"
+                "You lack CAP_SYS_ADMIN: run as root (sudo), or in a user namespace \
+                 you created (the examples make one when not root; joining a \
+                 namespace the host owns needs root)"
             ),
             Blocker::UidUnmapped => write!(
                 f,
@@ -330,19 +385,62 @@ fn second_number(ids: &str) -> Option<u32> {
 ///   the root directory (proc(5)), so no mount at `/` means the root is a
 ///   plain directory below some mount: a chroot. (A chroot onto a mount
 ///   point looks like no chroot this way: `None`.)
-fn chrooted() -> Option<bool> {
+fn chrooted(mountinfo: Option<&str>) -> Option<bool> {
     let ours = fs::metadata("/").ok()?;
     if let Ok(init) = fs::metadata("/proc/1/root") {
         return Some((ours.dev(), ours.ino()) != (init.dev(), init.ino()));
     }
-    let mountinfo = read("/proc/self/mountinfo")?;
-    // The mount point is the fifth field (proc(5)).
-    let root_mounted = mountinfo
+    match root_line(mountinfo?) {
+        Some(_) => None,
+        None => Some(true),
+    }
+}
+
+/// The line of the mount a lookup of `/` lands on: the last one whose mount
+/// point (the fifth field, proc(5)) is `/`. Mount points with spaces are
+/// escaped (`\040`), so splitting on spaces is safe.
+fn root_line(mountinfo: &str) -> Option<&str> {
+    mountinfo
         .lines()
-        .any(|line| line.split(' ').nth(4) == Some("/"));
-    match root_mounted {
-        true => None,
-        false => Some(true),
+        .rfind(|line| line.split(' ').nth(4) == Some("/"))
+}
+
+/// The propagation of `/`: the optional fields run from the seventh field
+/// to the `-` (proc(5)).
+fn root_propagation(mountinfo: &str) -> Option<Propagation> {
+    let line = root_line(mountinfo)?;
+    let optional: Vec<&str> = line
+        .split(' ')
+        .skip(6)
+        .take_while(|field| *field != "-")
+        .collect();
+    let has = |tag: &str| optional.iter().any(|field| field.starts_with(tag));
+    Some(if has("shared:") {
+        Propagation::Shared
+    } else if has("master:") {
+        Propagation::Slave
+    } else if has("unbindable") {
+        Propagation::Unbindable
+    } else {
+        Propagation::Private
+    })
+}
+
+fn cgroup() -> Option<Cgroup> {
+    use nix::sys::statfs::{
+        CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, FsType, TMPFS_MAGIC, statfs,
+    };
+    let kind = |path: &str| -> Option<FsType> {
+        Some(statfs(path).ok()?.filesystem_type())
+    };
+    match kind("/sys/fs/cgroup")? {
+        CGROUP2_SUPER_MAGIC => Some(Cgroup::V2),
+        _ if kind("/sys/fs/cgroup/unified") == Some(CGROUP2_SUPER_MAGIC) => {
+            Some(Cgroup::Hybrid)
+        }
+        // v1 mounts each hierarchy below a tmpfs (or one hierarchy there).
+        TMPFS_MAGIC | CGROUP_SUPER_MAGIC => Some(Cgroup::V1),
+        _ => None,
     }
 }
 
@@ -385,6 +483,49 @@ mod tests {
         if let Some(tgid) = thread_group_of(tid) {
             assert_ne!(tgid, 0);
         }
+    }
+
+    #[test]
+    fn propagation_of_the_last_mount_on_root() {
+        let text = "22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n\
+            23 22 0:4 / /proc rw master:2 - proc proc rw\n";
+        assert_eq!(root_propagation(text), Some(Propagation::Shared));
+        // A mount stacked on `/` later is the one a lookup sees.
+        let stacked = format!("{text}30 22 0:9 / / rw master:7 - tmpfs t rw\n");
+        assert_eq!(root_propagation(&stacked), Some(Propagation::Slave));
+        let private = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
+        assert_eq!(root_propagation(private), Some(Propagation::Private));
+        let unbindable = "22 1 8:1 / / rw unbindable - ext4 /dev/sda1 rw\n";
+        assert_eq!(root_propagation(unbindable), Some(Propagation::Unbindable));
+        assert_eq!(root_propagation("23 22 0:4 / /proc rw - proc p rw\n"), None);
+    }
+
+    #[test]
+    fn propagation_and_cgroup_of_this_machine() {
+        let facts = facts();
+        let root = crate::mountinfo::top_mount_at(std::path::Path::new("/"))
+            .expect("mountinfo")
+            .expect("a mount on /");
+        assert_eq!(
+            facts.root_propagation == Some(Propagation::Shared),
+            root.shared
+        );
+        let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup").is_ok_and(|s| {
+            s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC
+        });
+        assert_eq!(facts.cgroup == Some(Cgroup::V2), v2, "{facts:?}");
+    }
+
+    #[test]
+    fn wsl_from_the_release() {
+        let on = |release: &str| Facts {
+            release: Some(release.into()),
+            ..Facts::default()
+        };
+        assert_eq!(on("5.15.153.1-microsoft-standard-WSL2").wsl(), Some(true));
+        assert_eq!(on("4.4.0-19041-Microsoft").wsl(), Some(true));
+        assert_eq!(on("6.18.44-fc-v657").wsl(), Some(false));
+        assert_eq!(Facts::default().wsl(), None);
     }
 
     #[test]

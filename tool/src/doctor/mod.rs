@@ -1,15 +1,19 @@
 //! `doctor`: what will run on this machine, before anything fails.
 //!
-//! It prints the facts that decide it ([`facts`]), then tries the real
-//! calls in throwaway children ([`probe`]): a user namespace as an example
-//! makes one when it is not root, and unshare(2) of each namespace type.
-//! Each chapter and exercise then gets a line, will run / runs only as root
-//! / cannot run here, with the fix. What a chapter or exercise needs is
-//! read from its sources (the CLONE_NEW* flags its code names), so the list
-//! cannot fall behind the code.
+//! Facts explain, probes decide. It prints the machine's facts and what
+//! among them stands in the way, from `workbook::machine`, the module the
+//! error hints read; then it tries the real calls in throwaway children
+//! ([`probe`]): a user namespace as an example makes one when it is not
+//! root, and unshare(2) of each namespace type. A refusal is explained by
+//! the hint an error from that call would carry (`workbook::hint`), so the
+//! doctor and a later error say the same cause and the same fix. Each
+//! chapter and exercise then gets a line: will run / runs only as root /
+//! cannot run here. What a chapter or exercise needs is read from its
+//! sources (the CLONE_NEW* flags its code names), so the list cannot fall
+//! behind the code.
 
-pub mod facts;
 pub mod probe;
+mod report;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,13 +21,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nix::errno::Errno;
+use workbook::machine::{self, Facts};
 
 use crate::catalog;
 use crate::cli::Outcome;
-use facts::{Facts, TYPES};
-use probe::{As, Refusal};
+use probe::{As, Refusal, TYPES};
+use report::Report;
 
-/// Whether one chapter or exercise runs here.
+/// Whether one chapter or exercise runs here; the text says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runs {
     Will(String),
@@ -31,29 +36,30 @@ pub enum Runs {
     Cannot(String),
 }
 
+/// What the probes found: for each namespace type tried, Ok or the refusal.
+type Tried = BTreeMap<&'static str, Result<(), Refusal>>;
+
 pub fn doctor(root: &Path) -> Outcome {
-    let facts = facts::read();
-    print_facts(&facts);
-    let root_user = facts.cap_sys_admin;
-    let mut tried: BTreeMap<&str, Result<(), Refusal>> = BTreeMap::new();
-    println!("\nTrying the calls (each in a throwaway child)");
-    let rootless = !root_user;
+    let facts = machine::facts();
+    let mut out = Report::default();
+    report::machine(&mut out, &facts);
+    report::blockers(&mut out, &facts);
+    let rootless = !facts.cap_sys_admin;
+    let mut tried = Tried::new();
+    out.line("\nTrying the calls (each in a throwaway child)");
     if rootless {
         let entry = probe::attempt(As::MeRootless, "user");
-        println!(
-            "  {:<44} {}",
-            "user namespace, you mapped to root",
-            said(&entry)
-        );
+        out.tried("user namespace, you mapped to root", &entry);
+        out.why(&facts, As::MeRootless, &entry);
         tried.insert("user", entry);
     }
     // As root, the tests' unprivileged cases run as uid 65534, who must be
     // allowed a user namespace (else those cases are skipped).
-    let nobody = match root_user && facts.euid == 0 {
+    let nobody = match facts.cap_sys_admin && facts.euid == Some(0) {
         true => {
             let entry = probe::attempt(As::Nobody, "user");
-            let what = "user namespace as uid 65534 (the tests)";
-            println!("  {what:<44} {}", said(&entry));
+            out.tried("user namespace as uid 65534 (the tests)", &entry);
+            out.why(&facts, As::Nobody, &entry);
             entry
         }
         false => Ok(()),
@@ -67,60 +73,19 @@ pub fn doctor(root: &Path) -> Outcome {
         let result = probe::attempt(who, t);
         let name = probe::flag(t).map_or(t, |(_, name)| name);
         let how = if rootless { " (in it)" } else { "" };
-        println!(
-            "  {:<44} {}",
-            format!("unshare({name}){how}"),
-            said(&result)
-        );
+        out.tried(&format!("unshare({name}){how}"), &result);
+        out.why(&facts, who, &result);
         tried.insert(t, result);
     }
-    let judge = |needs: &[&'static str], uses_userns: bool| {
-        runs(&facts, &tried, needs, uses_userns && rootless)
+    let cannot = match catalog::load(root) {
+        Ok(catalog) => verdicts(&mut out, root, &catalog, &tried, &nobody, rootless),
+        Err(_) => {
+            out.line("\n(exercises/exercises.toml unreadable: no list of chapters)");
+            false
+        }
     };
-    let Ok(catalog) = catalog::load(root) else {
-        println!("\n(exercises/exercises.toml unreadable: no list of chapters)");
-        return Ok(ExitCode::SUCCESS);
-    };
-    let mut chapters: Vec<&str> = Vec::new();
-    for e in &catalog {
-        if !chapters.contains(&e.chapter.as_str()) {
-            chapters.push(&e.chapter);
-        }
-    }
-    let mut cannot = false;
-    println!("\nChapters (`cargo run -p <chapter>`)");
-    for chapter in chapters {
-        let dir = root.join("chapters").join(chapter).join("src");
-        let (needs, userns) = needs(&[dir]);
-        let verdict = judge(&needs, userns);
-        cannot |= matches!(verdict, Runs::Cannot(_));
-        line(chapter, &verdict);
-    }
-    println!("\nExercises (`cargo test -p <exercise>`)");
-    for e in &catalog {
-        let dirs = [
-            root.join("solutions").join(&e.package).join("src"),
-            root.join("exercises").join(&e.package).join("tests"),
-        ];
-        let (needs, _) = needs(&dirs);
-        let mut verdict = judge(&needs, true);
-        if let (Runs::Will(note), Err(refusal)) = (&mut verdict, &nobody) {
-            *note = format!(
-                "root cases; the unprivileged ones are skipped: {}: {:?}. {}",
-                refusal.call,
-                refusal.errno,
-                fix(&facts, refusal)
-            );
-        }
-        if let (Runs::Will(note), true) = (&mut verdict, rootless) {
-            *note = format!(
-                "unprivileged cases; root cases: `{} -p {}`",
-                workbook::root_cases::COMMAND,
-                e.package
-            );
-        }
-        cannot |= matches!(verdict, Runs::Cannot(_));
-        line(&e.package, &verdict);
+    if let Err(code) = out.emit() {
+        return Ok(code);
     }
     if cannot {
         eprintln!(
@@ -131,165 +96,170 @@ pub fn doctor(root: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_facts(f: &Facts) {
-    let show = |v: Option<i64>| v.map_or("absent".to_owned(), |v| v.to_string());
-    println!("This machine");
-    println!("  kernel         {}", f.kernel);
-    let who = match (f.euid, f.cap_sys_admin) {
-        (0, true) => "root, with CAP_SYS_ADMIN".to_owned(),
-        (uid, true) => format!("uid {uid}, with CAP_SYS_ADMIN"),
-        (0, false) => "root, without CAP_SYS_ADMIN".to_owned(),
-        (uid, false) => format!("uid {uid}, not root"),
-    };
-    println!("  you            {who}");
-    println!(
-        "  sysctls        kernel.unprivileged_userns_clone={}, \
-         kernel.apparmor_restrict_unprivileged_userns={}, \
-         kernel.apparmor_restrict_unprivileged_unconfined={}",
-        show(f.unprivileged_userns_clone),
-        show(f.apparmor_restrict),
-        show(f.apparmor_restrict_unconfined)
-    );
-    let limits: Vec<String> = f
-        .limits
-        .iter()
-        .map(|(t, v)| format!("{t}={}", show(*v)))
-        .collect();
-    println!("  user.max_*_namespaces  {}", limits.join(" "));
-    let seccomp = match f.seccomp {
-        Some(0) => "0 (none)".to_owned(),
-        Some(1) => "1 (strict)".to_owned(),
-        Some(2) => "2 (a filter: a container's profile?)".to_owned(),
-        Some(n) => n.to_string(),
-        None => "unknown".to_owned(),
-    };
-    println!("  seccomp        {seccomp}");
-    let chroot = match f.chroot {
-        Some(true) => "yes: / is not pid 1's root",
-        Some(false) => "no",
-        None => "unknown (/proc/1/root is not readable)",
-    };
-    println!("  chroot         {chroot}");
-    println!("  WSL            {}", if f.wsl { "yes" } else { "no" });
-    let propagation = match f.root_shared {
-        Some(true) => {
-            "shared (the examples make it private in their own mount namespace)"
+/// One line per chapter and exercise. True if any cannot run here.
+fn verdicts(
+    out: &mut Report,
+    root: &Path,
+    catalog: &[catalog::Exercise],
+    tried: &Tried,
+    nobody: &Result<(), Refusal>,
+    rootless: bool,
+) -> bool {
+    let mut chapters: Vec<&str> = Vec::new();
+    for e in catalog {
+        if !chapters.contains(&e.chapter.as_str()) {
+            chapters.push(&e.chapter);
         }
-        Some(false) => "private",
-        None => "unknown",
-    };
-    println!("  / propagation  {propagation}");
-    let cgroup = if f.cgroup2 {
-        "v2"
-    } else {
-        "not v2 (/sys/fs/cgroup is no cgroup2)"
-    };
-    println!("  cgroup         {cgroup}");
-}
-
-fn said(result: &Result<(), Refusal>) -> String {
-    match result {
-        Ok(()) => "ok".into(),
-        Err(r) => format!("refused: {}: {:?}", r.call, r.errno),
     }
-}
-
-fn line(name: &str, runs: &Runs) {
-    match runs {
-        Runs::Will(note) if note.is_empty() => println!("  {name:<26} will run"),
-        Runs::Will(note) => println!("  {name:<26} will run ({note})"),
-        Runs::OnlyAsRoot(fix) => println!("  {name:<26} runs only as root; {fix}"),
-        Runs::Cannot(fix) => println!("  {name:<26} cannot run here; {fix}"),
+    let mut cannot = false;
+    // A refusal that holds back many lines is said once, above them.
+    if let (true, Some(Err(refusal))) = (rootless, tried.get("user")) {
+        out.line("");
+        out.wrapped(
+            "",
+            &format!(
+                "As you, {} (see above): what makes a user namespace of its own runs \
+                 only as root.",
+                refused(refusal)
+            ),
+        );
     }
+    if let Err(refusal) = nobody {
+        out.line("");
+        out.wrapped(
+            "",
+            &format!(
+                "As uid 65534, {} (see above): the tests' unprivileged cases are \
+                 skipped.",
+                refused(refusal)
+            ),
+        );
+    }
+    out.line("\nChapters (`cargo run -p <chapter>`)");
+    for chapter in chapters {
+        let dir = root.join("chapters").join(chapter).join("src");
+        let (needs, userns) = needs(&[dir]);
+        let verdict = runs(tried, &needs, userns && rootless, "`sudo`");
+        cannot |= matches!(verdict, Runs::Cannot(_));
+        out.verdict(chapter, &verdict);
+    }
+    out.line("\nExercises (`cargo test -p <exercise>`)");
+    for e in catalog {
+        let dirs = [
+            root.join("solutions").join(&e.package).join("src"),
+            root.join("exercises").join(&e.package).join("tests"),
+        ];
+        let (needs, _) = needs(&dirs);
+        let root_cases =
+            format!("`{} -p {}`", workbook::root_cases::COMMAND, e.package);
+        let mut verdict = runs(tried, &needs, rootless, &root_cases);
+        if let (Runs::Will(note), Err(_)) = (&mut verdict, nobody) {
+            *note = "root cases only".into();
+        }
+        if let (Runs::Will(note), true) = (&mut verdict, rootless) {
+            *note = format!("unprivileged cases; root cases: {root_cases}");
+        }
+        cannot |= matches!(verdict, Runs::Cannot(_));
+        out.verdict(&e.package, &verdict);
+    }
+    cannot
 }
 
-/// What one chapter or exercise gets from what was tried.
+/// What one chapter or exercise gets from what was tried. `as_root` is how
+/// to run it as root.
 fn runs(
-    f: &Facts,
-    tried: &BTreeMap<&str, Result<(), Refusal>>,
+    tried: &Tried,
     needs: &[&'static str],
     rootless: bool,
+    as_root: &str,
 ) -> Runs {
-    if let (true, Some(Err(refusal))) = (rootless, tried.get("user")) {
-        return Runs::OnlyAsRoot(format!(
-            "{}: {:?}. {}",
-            refusal.call,
-            refusal.errno,
-            fix(f, refusal)
-        ));
+    if let (true, Some(Err(_))) = (rootless, tried.get("user")) {
+        return Runs::OnlyAsRoot(as_root.into());
     }
     for t in needs {
         if let Some(Err(refusal)) = tried.get(t) {
-            return Runs::Cannot(format!(
-                "{}: {:?}. {}",
-                refusal.call,
-                refusal.errno,
-                fix(f, refusal)
-            ));
+            return Runs::Cannot(format!("{} (see above)", refused(refusal)));
         }
     }
     Runs::Will(String::new())
 }
 
-/// The fix for a refusal, from the facts that explain it.
-pub fn fix(f: &Facts, r: &Refusal) -> String {
+/// `unshare(CLONE_NEWUTS) fails with ENOSPC`.
+fn refused(r: &Refusal) -> String {
+    format!("{} fails with {:?}", r.call, r.errno)
+}
+
+/// Why the kernel refused, and the fix: the hint an error from that call
+/// carries (`workbook::hint`), given the facts as the refused process saw
+/// them. The doctor's own sentence only for steps no example takes.
+pub fn explain(facts: &Facts, who: As, r: &Refusal) -> String {
+    let hint =
+        workbook::hint::for_call_on(&r.call, r.errno, &seen_by(facts, who, r));
+    if !hint.is_empty() {
+        return hint;
+    }
     let t = TYPES
         .iter()
         .find(|t| probe::flag(t).is_some_and(|(_, name)| r.call.contains(name)))
         .copied()
         .unwrap_or("user");
-    if f.seccomp == Some(2) && r.errno == Errno::EPERM {
-        return "A seccomp filter refuses it (`Seccomp: 2`, a container's profile): \
-                run on the host, or with `--security-opt seccomp=unconfined`"
+    // user_namespaces(7), "The /proc/pid/setgroups file": with `deny`
+    // there, setgroups(2) fails with EPERM, even for root of the namespace.
+    if r.call.starts_with("setgroups") && facts.setgroups_denied == Some(true) {
+        return "this user namespace denies setgroups(2) (/proc/self/setgroups says \
+                `deny`, user_namespaces(7)), so root here cannot become uid 65534 as \
+                the tests' unprivileged cases do; run the tests outside it"
             .into();
     }
     if ["setgroups", "setgid", "setuid"]
         .iter()
         .any(|c| r.call.starts_with(c))
     {
-        return "uid 65534 is not mapped in this user namespace (see \
-                /proc/self/uid_map, user_namespaces(7))"
+        // setuid(2): EINVAL when the uid has no mapping in this user
+        // namespace, EPERM without CAP_SETUID.
+        return "root could not become uid 65534 here: is it mapped in this user \
+                namespace (/proc/self/uid_map, user_namespaces(7))?"
             .into();
     }
     match r.errno {
-        Errno::ENOSPC => match f.limit(t) {
-            Some(0) => format!(
-                "user.max_{t}_namespaces is 0: `sudo sysctl -w user.max_{t}_namespaces=10000`"
-            ),
-            limit => format!(
-                "The limit user.max_{t}_namespaces ({}) is reached, here or in an \
-                 enclosing user namespace: end what holds them, or \
-                 `sudo sysctl -w user.max_{t}_namespaces=10000`",
-                limit.map_or("unknown".into(), |l| l.to_string())
-            ),
-        },
-        Errno::EPERM if r.call.contains("map") || r.call.contains("setgroups") => {
-            match f.apparmor_restrict {
-                Some(1) => "AppArmor restricts unprivileged user namespaces: \
-                            `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, \
-                            or run as root"
-                    .into(),
-                _ => "Run as root (`cargo test-root`, `sudo`)".into(),
-            }
-        }
-        Errno::EPERM if t == "user" => {
-            if f.unprivileged_userns_clone == Some(0) {
-                "`sudo sysctl -w kernel.unprivileged_userns_clone=1`, or run as root".into()
-            } else if f.chroot == Some(true) {
-                "In a chroot, unshare(CLONE_NEWUSER) fails with EPERM (unshare(2), \
-                 ERRORS): run outside it"
-                    .into()
-            } else {
-                "Run as root (`cargo test-root`, `sudo`)".into()
-            }
-        }
-        Errno::EPERM => "It needs CAP_SYS_ADMIN: run as root (`cargo test-root`, `sudo`)".into(),
+        // unshare(2), ERRORS: EINVAL for a type the kernel was built
+        // without (CONFIG_UTS_NS...); time namespaces came in Linux 5.6.
         Errno::EINVAL => format!(
-            "This kernel ({}) has no {t} namespaces (built without them)",
-            f.kernel
+            "this kernel ({}) has no {t} namespaces: it was built without them \
+             (time namespaces need Linux 5.6)",
+            facts.release.as_deref().unwrap_or("of unknown release")
         ),
-        Errno::EUSERS => "Too deeply nested user namespaces (32 levels): run from an outer one".into(),
-        errno => format!("{errno}: see unshare(2), ERRORS"),
+        // unshare(2), ERRORS; user_namespaces(7): 32 levels at most.
+        Errno::EUSERS => {
+            "user namespaces are nested 32 deep here, the most there can be \
+                          (user_namespaces(7)): run from an outer one"
+                .into()
+        }
+        errno => format!("{}: see unshare(2), ERRORS", errno.desc()),
+    }
+}
+
+/// The facts as the process that met `r` saw them, which is what its error's
+/// hint would read. Inside the user namespace the child made it holds every
+/// capability and is uid 0; the limits stay the doctor's, since they still
+/// bind (the new namespace's own files show 2147483647).
+fn seen_by(facts: &Facts, who: As, r: &Refusal) -> Facts {
+    if r.in_new_userns {
+        return Facts {
+            cap_sys_admin: true,
+            euid: Some(0),
+            uid_mapped: Some(true),
+            setgroups_denied: Some(true),
+            ..facts.clone()
+        };
+    }
+    match who {
+        As::Nobody => Facts {
+            cap_sys_admin: false,
+            euid: Some(65534),
+            ..facts.clone()
+        },
+        As::Me | As::MeRootless => facts.clone(),
     }
 }
 
@@ -344,3 +314,6 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,11 +13,20 @@ use nix::unistd::{
     ForkResult, Gid, Uid, fork, getgid, getuid, pipe, setgid, setgroups, setuid,
 };
 
+/// The namespace types, in the names of /proc/PID/ns, in the order the
+/// doctor tries them: the user namespace first, since the rootless path
+/// needs it.
+pub const TYPES: [&str; 8] =
+    ["user", "uts", "mnt", "net", "ipc", "pid", "cgroup", "time"];
+
 /// The first call the kernel refused, and its errno.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub call: String,
     pub errno: Errno,
+    /// unshare(2) of a further type, refused inside the user namespace the
+    /// child had just made and holds every capability in; not the doctor's.
+    pub in_new_userns: bool,
 }
 
 /// unshare(2)'s flag for a namespace type of /proc/PID/ns.
@@ -73,7 +82,9 @@ pub fn attempt(who: As, ns_type: &str) -> Result<(), Refusal> {
             drop(read_end);
             let said = match steps(who, ns_type) {
                 Ok(()) => String::new(),
-                Err(r) => format!("{}\t{}", r.call, r.errno as i32),
+                Err(r) => {
+                    format!("{}\t{}\t{}", r.call, r.errno as i32, r.in_new_userns)
+                }
             };
             let mut pipe = File::from(write_end);
             let _ = std::io::Write::write_all(&mut pipe, said.as_bytes());
@@ -86,11 +97,16 @@ pub fn attempt(who: As, ns_type: &str) -> Result<(), Refusal> {
             let mut said = String::new();
             let _ = File::from(read_end).read_to_string(&mut said);
             let _ = waitpid(child, None);
-            match said.split_once('\t') {
-                None => Ok(()),
-                Some((call, errno)) => {
-                    Err(refusal(call, Errno::from_raw(errno.parse().unwrap_or(0))))
+            let mut fields = said.split('\t');
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(call), Some(errno), inside) if !call.is_empty() => {
+                    Err(Refusal {
+                        call: call.to_owned(),
+                        errno: Errno::from_raw(errno.parse().unwrap_or(0)),
+                        in_new_userns: inside == Some("true"),
+                    })
                 }
+                _ => Ok(()),
             }
         }
     }
@@ -122,7 +138,10 @@ fn steps(who: As, ns_type: &str) -> Result<(), Refusal> {
     let Some((flags, name)) = flag(ns_type) else {
         return Err(refusal(&format!("unshare(? {ns_type})"), Errno::EINVAL));
     };
-    unshare(flags).map_err(|e| refusal(&format!("unshare({name})"), e))
+    unshare(flags).map_err(|e| Refusal {
+        in_new_userns: who != As::Me,
+        ..refusal(&format!("unshare({name})"), e)
+    })
 }
 
 fn write(path: &str, text: &str) -> Result<(), Refusal> {
@@ -134,9 +153,11 @@ fn write(path: &str, text: &str) -> Result<(), Refusal> {
     })
 }
 
-fn refusal(call: &str, errno: Errno) -> Refusal {
+/// A refusal in the doctor's own user namespace.
+pub fn refusal(call: &str, errno: Errno) -> Refusal {
     Refusal {
         call: call.to_owned(),
         errno,
+        in_new_userns: false,
     }
 }
