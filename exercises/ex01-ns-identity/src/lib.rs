@@ -14,6 +14,12 @@
 //! is identified by the device *and* the inode; compare both. (readlink(2)
 //! gives the text; stat(2) follows the link to the nsfs file itself.)
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix or
+//! std call, `.call(|| format!("stat({})", path.display()))?` returns its
+//! error naming the call (a bare `?` works on a nix call too, but its error
+//! cannot say which call failed); `Err(format!("...").into())` refuses in
+//! your own words.
+//!
 //! Check your work with `cargo test -p ex01-ns-identity` (the root cases too:
 //! `cargo test-root -p ex01-ns-identity`); stuck, `cargo workbook hint ex01`.
 //! The check, not the solution, is the teacher: it says what is still

@@ -16,6 +16,13 @@
 //! without SIGCHLD, waitpid(2) without `__WALL` does not see the child
 //! (ECHILD). And a child nobody waits for stays a zombie: reap it.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| "clone(CLONE_NEWUTS | SIGCHLD)".into())?` returns its
+//! error naming the call (a bare `?` works too, but its error cannot say
+//! which call failed); an errno you matched yourself becomes
+//! `Error::sys(format!("waitpid({pid})"), errno)`, and
+//! `Err(format!("...").into())` refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex05-clone-child` (the root cases too:
 //! `cargo test-root -p ex05-clone-child`); stuck, `cargo workbook hint ex05`.
 //! The check, not the solution, is the teacher: it says what is still

@@ -14,6 +14,12 @@
 //! (0 would accept any type). And a process that is gone (no
 //! `/proc/PID`) is an error to return, not a panic.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| format!("setns({path}, CLONE_NEWUTS)"))?` returns its
+//! error naming the call (a bare `?` works too, but its error cannot say
+//! which call failed); `Err(format!("...").into())` refuses in your own
+//! words.
+//!
 //! Check your work with `cargo test -p ex07-join-proc` (the root cases too:
 //! `cargo test-root -p ex07-join-proc`); stuck, `cargo workbook hint ex07`.
 //! The check, not the solution, is the teacher: it says what is still

@@ -31,6 +31,12 @@
 //! namespace can be joined). Here the UTS namespace belongs to the target's
 //! user namespace, so joining that first is right for root too.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?`
+//! returns its error naming the call (a bare `?` works too, but its error
+//! cannot say which call failed); `Err(format!("...").into())` refuses in
+//! your own words.
+//!
 //! Check your work with `cargo test -p ex08-join-user-first` (the root cases too:
 //! `cargo test-root -p ex08-join-user-first`); stuck, `cargo workbook hint ex08`.
 //! The check, not the solution, is the teacher: it says what is still

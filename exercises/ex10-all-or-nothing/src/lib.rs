@@ -22,6 +22,13 @@
 //! already in it: the kernel refuses, and you must still be in every
 //! namespace you started in.)
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| format!("setns(pidfd, {})", ns::flag_names(flags)))?`
+//! returns its error naming the call (a bare `?` works too, but its error
+//! cannot say which call failed). rustix's errno is another type: first
+//! `.map_err(|err| Errno::from_raw(err.raw_os_error()))`, as in exercise 9.
+//! `Err(format!("...").into())` refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex10-all-or-nothing` (the root cases too:
 //! `cargo test-root -p ex10-all-or-nothing`); stuck, `cargo workbook hint ex10`.
 //! The check, not the solution, is the teacher: it says what is still

@@ -18,6 +18,13 @@
 //! the mount belongs to the mount namespace it is made in: the checks run
 //! your code in a private one of their own, so the host never sees it.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix or
+//! std call, `.call(|| format!("open({})", path.display()))?` returns its
+//! error naming the call (a bare `?` works on a nix call, not on std's, and
+//! its error cannot say which call failed); an errno you matched yourself
+//! becomes `Error::sys(format!("mount(...)"), errno)`, and
+//! `Err(format!("...").into())` refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex11-persist-ns` (the root cases too:
 //! `cargo test-root -p ex11-persist-ns`); stuck, `cargo workbook hint ex11`.
 //! The check, not the solution, is the teacher: it says what is still

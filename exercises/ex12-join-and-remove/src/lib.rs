@@ -18,6 +18,12 @@
 //! path itself (lstat), not where a symlink points. Never unmount, never
 //! delete what is not yours.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix or
+//! std call, `.call(|| format!("lstat({})", path.display()))?` returns its
+//! error naming the call (a bare `?` works on a nix call, not on std's, and
+//! its error cannot say which call failed); `Err(format!("...").into())`
+//! refuses in your own words, as `remove` must.
+//!
 //! Check your work with `cargo test -p ex12-join-and-remove` (the root cases too:
 //! `cargo test-root -p ex12-join-and-remove`); stuck, `cargo workbook hint ex12`.
 //! The check, not the solution, is the teacher: it says what is still
@@ -32,8 +38,8 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::{Mode, lstat, stat};
+use workbook::Result;
 use workbook::error::Context;
-use workbook::{Error, Result};
 
 /// Join the UTS namespace bound on the file `path`.
 pub fn join_file(path: &Path) -> Result<()> {

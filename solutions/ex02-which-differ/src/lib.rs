@@ -23,6 +23,12 @@
 //! too gives ENOENT). The checks do not build that case; if you meet it,
 //! returning the error is right.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix or
+//! std call, `.call(|| format!("opendir({dir})"))?` returns its error naming
+//! the call (a bare `?` works on a nix call, not on std's, and its error
+//! cannot say which call failed); `Err(format!("...").into())` refuses in
+//! your own words.
+//!
 //! Check your work with `cargo test -p ex02-which-differ` (the root cases too:
 //! `cargo test-root -p ex02-which-differ`); stuck, `cargo workbook hint ex02`.
 //! The check, not the solution, is the teacher: it says what is still

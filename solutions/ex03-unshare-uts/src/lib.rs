@@ -16,6 +16,12 @@
 //! host. Compare the namespace's identity before and after
 //! (`workbook::ns::NsId`) before changing anything.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| "unshare(CLONE_NEWUTS)".into())?` returns its error
+//! naming the call (a bare `?` works too, but its error cannot say which
+//! call failed); `Err(format!("...").into())` refuses in your own words, and
+//! `workbook::ns::ensure_new` refuses for you.
+//!
 //! Check your work with `cargo test -p ex03-unshare-uts` (the root cases too:
 //! `cargo test-root -p ex03-unshare-uts`); stuck, `cargo workbook hint ex03`.
 //! The check, not the solution, is the teacher: it says what is still
@@ -47,6 +53,6 @@ pub fn set_hostname_if_new(before: NsId, name: &str) -> Result<()> {
     // BEGIN SOLUTION
     let now = NsId::current("uts")?;
     ns::ensure_new(before, now)?;
-    sethostname(name).call(|| format!("sethostname(\"{name}\")"))
+    sethostname(name).call(|| format!("sethostname({name:?})"))
     // END SOLUTION
 }

@@ -19,6 +19,11 @@
 //! which is what unshare(1) does by default. (The checks mark a mount shared
 //! on purpose, in a namespace of their own, to see whether yours leaks.)
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| "unshare(CLONE_NEWNS)".into())?` returns its error naming
+//! the call (a bare `?` works too, but its error cannot say which call
+//! failed); `Err(format!("...").into())` refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex04-private-mount` (the root cases too:
 //! `cargo test-root -p ex04-private-mount`); stuck, `cargo workbook hint ex04`.
 //! The check, not the solution, is the teacher: it says what is still

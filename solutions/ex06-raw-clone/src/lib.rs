@@ -18,6 +18,13 @@
 //! sethostname(2) takes a name and its length. Every call can fail: check it.
 //! And the parent must wait for its child, or the child becomes a zombie.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: a libc call
+//! says -1 and leaves the errno in `Errno::last()`, so its error is
+//! `Error::sys("clone(CLONE_NEWUTS | SIGCHLD)", Errno::last())`; after a nix
+//! call, `.call(|| format!("waitpid({pid})"))?` names it (a bare `?` works
+//! too, but cannot say which call failed); `Err(format!("...").into())`
+//! refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex06-raw-clone` (the root cases too:
 //! `cargo test-root -p ex06-raw-clone`); stuck, `cargo workbook hint ex06`.
 //! The check, not the solution, is the teacher: it says what is still

@@ -15,6 +15,13 @@
 //! (pidfd_open(2) itself, 5.3). And a process that is gone is an error to
 //! return (ESRCH), not a panic.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix
+//! call, `.call(|| format!("setns(pidfd, CLONE_NEWUTS | CLONE_NEWNET)"))?`
+//! returns its error naming the call (a bare `?` works too, but its error
+//! cannot say which call failed). rustix's errno is another type: first
+//! `.map_err(|err| Errno::from_raw(err.raw_os_error()))`, then `.call`.
+//! `Err(format!("...").into())` refuses in your own words.
+//!
 //! Check your work with `cargo test -p ex09-pidfd-join` (the root cases too:
 //! `cargo test-root -p ex09-pidfd-join`); stuck, `cargo workbook hint ex09`.
 //! The check, not the solution, is the teacher: it says what is still
@@ -35,12 +42,11 @@ pub fn join_uts_and_net(pid: Pid) -> Result<()> {
     // BEGIN SOLUTION
     let rustix_pid = rustix::process::Pid::from_raw(pid.as_raw())
         .ok_or_else(|| Error::usage(format!("{pid} is not a PID")))?;
-    let pidfd = pidfd_open(rustix_pid, PidfdFlags::empty()).map_err(|err| {
-        Error::sys(
-            format!("pidfd_open({pid}, 0)"),
-            Errno::from_raw(err.raw_os_error()),
-        )
-    })?;
+    // rustix's errno is not nix's: `?` does not take it, `.call` needs
+    // nix's. The raw number is the same.
+    let pidfd = pidfd_open(rustix_pid, PidfdFlags::empty())
+        .map_err(|err| Errno::from_raw(err.raw_os_error()))
+        .call(|| format!("pidfd_open({pid}, 0)"))?;
     setns(&pidfd, CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET).call(|| {
         format!("setns(pidfd of process {pid}, CLONE_NEWUTS | CLONE_NEWNET)")
     })

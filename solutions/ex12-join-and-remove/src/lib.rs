@@ -18,6 +18,12 @@
 //! path itself (lstat), not where a symlink points. Never unmount, never
 //! delete what is not yours.
 //!
+//! Errors come back as `workbook::Error`, never as a panic: after a nix or
+//! std call, `.call(|| format!("lstat({})", path.display()))?` returns its
+//! error naming the call (a bare `?` works on a nix call, not on std's, and
+//! its error cannot say which call failed); `Err(format!("...").into())`
+//! refuses in your own words, as `remove` must.
+//!
 //! Check your work with `cargo test -p ex12-join-and-remove` (the root cases too:
 //! `cargo test-root -p ex12-join-and-remove`); stuck, `cargo workbook hint ex12`.
 //! The check, not the solution, is the teacher: it says what is still
@@ -32,8 +38,8 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::{Mode, lstat, stat};
+use workbook::Result;
 use workbook::error::Context;
-use workbook::{Error, Result};
 
 /// Join the UTS namespace bound on the file `path`.
 pub fn join_file(path: &Path) -> Result<()> {
@@ -56,13 +62,8 @@ pub fn remove(path: &Path) -> Result<()> {
         stat("/proc/self/ns/uts").call(|| "stat(/proc/self/ns/uts)".into())?;
     let here = lstat(path).call(|| format!("lstat({})", path.display()))?;
     if here.st_dev != nsfs.st_dev {
-        return Err(Error::refused(
-            format!(
-                "{} is not a namespace file (not on nsfs); refusing to unmount or delete it",
-                path.display()
-            ),
-            "",
-        ));
+        let what = path.display();
+        return Err(format!("{what} is not a namespace file: left untouched").into());
     }
     umount2(path, MntFlags::empty())
         .call(|| format!("umount2({}, 0)", path.display()))?;
