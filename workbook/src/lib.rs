@@ -7,6 +7,7 @@
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
+//! - [`say!`]: the story's lines on stdout, never a panic on a closed pipe;
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
 //! - [`mountinfo`]: which mount sits on a path, from `/proc/self/mountinfo`;
@@ -34,6 +35,8 @@ pub mod normalize;
 pub mod ns;
 #[cfg(target_os = "linux")]
 pub mod process;
+#[cfg(target_os = "linux")]
+pub mod say;
 #[cfg(target_os = "linux")]
 pub mod target;
 #[cfg(target_os = "linux")]

@@ -18,6 +18,7 @@ use nix::sys::stat::{major, minor};
 use workbook::cli::{self, Args};
 use workbook::ns::{NsId, Proc};
 use workbook::process;
+use workbook::say;
 use workbook::{Error, Result};
 
 const USAGE: &str = "\
@@ -56,7 +57,7 @@ fn lesson(args: Args) -> Result<()> {
     let parent = std::process::id();
 
     // ANCHOR: links
-    println!("process {parent} reads its namespaces from /proc/self/ns:");
+    say!("process {parent} reads its namespaces from /proc/self/ns:");
     let mut parent_ns = Vec::new();
     for link in LINKS {
         let path = format!("/proc/self/ns/{link}");
@@ -65,36 +66,34 @@ fn lesson(args: Args) -> Result<()> {
         let text = readlink(path.as_str())
             .map_err(|e| Error::sys(format!("readlink({path})"), e))?;
         let id = NsId::of(Proc::Current, link)?;
-        println!("  {link:<18} {}", text.to_string_lossy());
+        say!("  {link:<18} {}", text.to_string_lossy());
         parent_ns.push(id);
     }
     // ANCHOR_END: links
 
     // ANCHOR: identity
     let uts = NsId::current("uts")?;
-    println!(
-        "a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:"
-    );
-    println!(
+    say!("a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:");
+    say!(
         "  stat(/proc/self/ns/uts) -> st_dev {}:{}, st_ino {}",
         major(uts.dev),
         minor(uts.dev),
         uts.ino
     );
-    println!(
+    say!(
         "  the number in the link text is that st_ino; compare st_dev as well, since"
     );
-    println!("  inode numbers are only unique within one filesystem");
+    say!("  inode numbers are only unique within one filesystem");
     // ANCHOR_END: identity
 
     // ANCHOR: inherit
     // fork(2) without any CLONE_NEW* flag: the child starts in every one of
     // its parent's namespaces. The child prints, then the parent waits for
     // it, so the lines always come in this order.
-    println!("process {parent} forks a child");
+    say!("process {parent} forks a child");
     let child = process::fork_child(&[], || {
         let me = std::process::id();
-        println!("process {me} (child) reads its own /proc/self/ns:");
+        say!("process {me} (child) reads its own /proc/self/ns:");
         let mut differ = 0;
         for (link, parent_id) in LINKS.iter().zip(&parent_ns) {
             let id = NsId::of(Proc::Current, link)?;
@@ -104,7 +103,7 @@ fn lesson(args: Args) -> Result<()> {
                 "DIFFERENT"
             };
             differ += usize::from(id != *parent_id);
-            println!("  {link:<18} {verdict:<15} {id}");
+            say!("  {link:<18} {verdict:<15} {id}");
         }
         match differ {
             0 => Ok(()),
@@ -115,7 +114,7 @@ fn lesson(args: Args) -> Result<()> {
         }
     })?;
     child.wait()?;
-    println!(
+    say!(
         "process {parent}: the child was in all {} of its parent's namespaces; children inherit them",
         LINKS.len()
     );

@@ -24,6 +24,7 @@ use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child, Receiver, Sender};
+use workbook::say;
 use workbook::{Error, Result, mountinfo, userns};
 
 const USAGE: &str = "\
@@ -58,7 +59,7 @@ fn lesson(mut args: Args) -> Result<()> {
     let mnt_before = NsId::current("mnt")?;
     let uts_before = NsId::current("uts")?;
     let host_name = ns::hostname()?;
-    println!(
+    say!(
         "process {me} starts in {mnt_before} {uts_before}, hostname \"{host_name}\""
     );
     // ANCHOR_END: before
@@ -72,7 +73,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // From here on the guard removes the directory on every path.
     let dir = TempDir::new(path.clone());
     let file = path.join(FILE_NAME);
-    println!(
+    say!(
         "process {me}: mkdtemp -> {}, an empty directory on the host's /tmp",
         path.display()
     );
@@ -84,7 +85,6 @@ fn lesson(mut args: Args) -> Result<()> {
     // look, then reports through a second pipe.
     let (look_tx, look_rx) = process::channel()?;
     let (seen_tx, seen_rx) = process::channel()?;
-    let close_in_witness = process::raw_ends(&[&look_tx], &[&seen_rx]);
     let witness_sees = {
         let (path, file, host_name) =
             (path.clone(), file.clone(), host_name.clone());
@@ -98,12 +98,15 @@ fn lesson(mut args: Args) -> Result<()> {
             seen_tx.notify()
         }
     };
+    // The witness closes its copies of our ends: it must see end-of-file
+    // when we close ours.
+    let child = process::fork_child(&[&look_tx, &seen_rx], witness_sees)?;
     let witness = Witness {
         look: look_tx,
         seen: seen_rx,
-        child: process::fork_child(&close_in_witness, witness_sees)?,
+        child,
     };
-    println!(
+    say!(
         "process {me} forked process {} (witness), which stays in {mnt_before} {uts_before}",
         witness.child.pid()
     );
@@ -133,7 +136,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // new.
     ns::ensure_new(mnt_before, mnt_after)?;
     ns::ensure_new(uts_before, uts_after)?;
-    println!(
+    say!(
         "process {me}: unshare(CLONE_NEWNS | CLONE_NEWUTS) -> {mnt_after} {uts_after}, both new"
     );
     // ANCHOR_END: unshare
@@ -157,7 +160,7 @@ fn lesson(mut args: Args) -> Result<()> {
         None::<&str>,
     )
     .call(|| "mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL)".into())?;
-    println!(
+    say!(
         "process {me}: mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): \
          no mount made here propagates to the host"
     );
@@ -182,17 +185,17 @@ fn lesson(mut args: Args) -> Result<()> {
     let fstype = mountinfo::top_mount_at(&path)?
         .map(|m| m.fstype)
         .unwrap_or_else(|| "nothing".into());
-    println!(
+    say!(
         "process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there"
     );
     fs::write(&file, "written in a mount namespace of its own\n")
         .call(|| format!("write({})", file.display()))?;
-    println!("process {me}: wrote {}", file.display());
+    say!("process {me}: wrote {}", file.display());
     // ANCHOR_END: tmpfs
 
     // ANCHOR: sethostname
     sethostname(&hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!(
+    say!(
         "process {me}: sethostname(\"{hostname}\") -> hostname \"{}\" in {uts_after}",
         ns::hostname()?
     );
@@ -201,7 +204,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // ANCHOR: look
     // The witness prints while this process is blocked reading the second
     // pipe, so the lines always come in this order.
-    println!(
+    say!(
         "process {me} asks process {} (witness) to look",
         witness.child.pid()
     );
@@ -217,12 +220,12 @@ fn lesson(mut args: Args) -> Result<()> {
     let witness_pid = witness.child.pid();
     tmpfs.unmount()?;
     dir.remove()?;
-    println!(
+    say!(
         "process {me}: umount2(\"{0}\", 0) and rmdir(\"{0}\"): nothing is left",
         path.display()
     );
     witness.finish()?;
-    println!(
+    say!(
         "process {me}: the tmpfs, its file and hostname \"{hostname}\" existed only in \
          {mnt_after} {uts_after}; process {witness_pid} (witness), in {mnt_before} \
          {uts_before}, saw none of them"
@@ -240,14 +243,14 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
     let me = std::process::id();
     let mnt = NsId::current("mnt")?;
     let uts = NsId::current("uts")?;
-    println!("process {me} (witness) looks from {mnt} {uts}:");
+    say!("process {me} (witness) looks from {mnt} {uts}:");
     let mounted = mountinfo::top_mount_at(dir)?.map(|m| m.fstype);
     match &mounted {
-        None => println!(
+        None => say!(
             "  its /proc/self/mountinfo: nothing mounted on {}",
             dir.display()
         ),
-        Some(fstype) => println!(
+        Some(fstype) => say!(
             "  its /proc/self/mountinfo: {fstype} mounted on {} (LEAKED)",
             dir.display()
         ),
@@ -256,11 +259,11 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
         .try_exists()
         .call(|| format!("stat({})", file.display()))?;
     match file_exists {
-        false => println!("  {}: no such file", file.display()),
-        true => println!("  {}: exists (LEAKED)", file.display()),
+        false => say!("  {}: no such file", file.display()),
+        true => say!("  {}: exists (LEAKED)", file.display()),
     }
     let name = ns::hostname()?;
-    println!("  hostname \"{name}\"");
+    say!("  hostname \"{name}\"");
     if mounted.is_some() || file_exists || name != host_name {
         return Err(Error::refused(
             "the witness, in the original namespaces, sees what was done in the new ones",

@@ -9,6 +9,7 @@ use nix::mount::{MntFlags, umount2};
 use nix::sys::stat::{SFlag, lstat, major, minor};
 use workbook::error::Context;
 use workbook::ns::NsId;
+use workbook::say;
 use workbook::{Error, Result, mountinfo, process};
 
 use crate::{file_type, persist_new_uts};
@@ -33,7 +34,7 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     child.wait()?;
     let held = NsId::of_file("uts", &file)?;
     target.keep();
-    println!(
+    say!(
         "process {me}: reaped process {pid}; stat({}) -> {held} (st_dev {}:{}, st_ino {}): \
          the bind mount holds it",
         file.display(),
@@ -42,9 +43,9 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
         held.ino
     );
     // ANCHOR_END: create
-    println!("join it:   ch06-persist-bind-mount join {}", file.display());
-    println!("           (or: nsenter --uts={} hostname)", file.display());
-    println!(
+    say!("join it:   ch06-persist-bind-mount join {}", file.display());
+    say!("           (or: nsenter --uts={} hostname)", file.display());
+    say!(
         "remove it: ch06-persist-bind-mount remove {}",
         file.display()
     );
@@ -114,7 +115,7 @@ impl CreateTarget {
                     );
                     return refuse(&what, hint);
                 }
-                println!(
+                say!(
                     "process {me}: {} is an empty regular file and no mount point",
                     path.display()
                 );
@@ -130,7 +131,7 @@ impl CreateTarget {
                     .call(|| {
                         format!("open({}, O_CREAT | O_EXCL)", path.display())
                     })?;
-                println!(
+                say!(
                     "process {me}: created the empty file {}, the bind mount's target",
                     path.display()
                 );

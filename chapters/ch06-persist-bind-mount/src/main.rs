@@ -42,6 +42,7 @@ use nix::unistd::{geteuid, mkdtemp, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::say;
 use workbook::{Error, Result, mountinfo, process, userns};
 
 const USAGE: &str = "\
@@ -148,7 +149,7 @@ fn story() -> Result<()> {
     let mnt_ns = NsId::current("mnt")?;
     ns::ensure_new(mnt_before, mnt_ns)?;
     mountinfo::make_root_private()?;
-    println!(
+    say!(
         "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then mount(none, \"/\", \
          MS_REC | MS_PRIVATE): no mount made here reaches the host, all die with this namespace"
     );
@@ -159,7 +160,7 @@ fn story() -> Result<()> {
     // The target must exist, and be a file: a bind mount covers a file with a
     // file (or a directory with a directory).
     let dir = PersistDir::create()?;
-    println!(
+    say!(
         "process {me}: mkdtemp -> {}, and an empty file {} to bind onto",
         dir.path.display(),
         dir.uts_file.display()
@@ -167,7 +168,7 @@ fn story() -> Result<()> {
     // ANCHOR_END: target
 
     let host_uts = NsId::current("uts")?;
-    println!(
+    say!(
         "process {me} (parent): in {host_uts}, hostname \"{}\"",
         ns::hostname()?
     );
@@ -183,10 +184,10 @@ fn story() -> Result<()> {
     // A is gone, and no other process ever entered its namespace. Yet the
     // file still is that namespace: stat(2) gives its identity.
     let held = NsId::of_file("uts", &dir.uts_file)?;
-    println!(
+    say!(
         "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
     );
-    println!(
+    say!(
         "  stat({}) -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
         dir.uts_file.display(),
         major(held.dev),
@@ -208,7 +209,7 @@ fn story() -> Result<()> {
         // the kernel says EINVAL if the file is a namespace of another type.
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
-        println!(
+        say!(
             "process {b} (B): open({}) + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
             uts_file.display(),
             NsId::current("uts")?,
@@ -218,7 +219,7 @@ fn story() -> Result<()> {
     })?;
     let b_pid = b.pid();
     b.wait()?;
-    println!("process {me}: reaped process {b_pid}");
+    say!("process {me}: reaped process {b_pid}");
     // ANCHOR_END: join
 
     // ANCHOR: release
@@ -226,13 +227,13 @@ fn story() -> Result<()> {
     // which the kernel then frees. The guard would do the same on an error
     // path; here each step is checked and told.
     dir.unmount()?;
-    println!(
+    say!(
         "process {me}: umount2({}): the last reference to {held} is gone; the kernel frees it",
         dir.uts_file.display()
     );
     let removed = dir.remove()?;
-    println!("process {me}: removed {}", removed.display());
-    println!(
+    say!("process {me}: removed {}", removed.display());
+    say!(
         "process {me} (parent): still in {}, hostname \"{}\"",
         NsId::current("uts")?,
         ns::hostname()?
@@ -257,7 +258,7 @@ pub(crate) fn persist_new_uts(
     // Never sethostname in a namespace we did not just make: it would be the host's.
     ns::ensure_new(host_uts, uts_ns)?;
     sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!(
+    say!(
         "process {me}{who}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\""
     );
 
@@ -271,7 +272,7 @@ pub(crate) fn persist_new_uts(
         None::<&str>,
     )
     .call(|| format!("mount(\"{NS_FILE}\", \"{}\", MS_BIND)", file.display()))?;
-    println!(
+    say!(
         "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", MS_BIND), then exits",
         file.display()
     );

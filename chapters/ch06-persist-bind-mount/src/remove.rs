@@ -6,6 +6,7 @@ use std::path::Path;
 use nix::mount::{MntFlags, umount2};
 use nix::sys::stat::{SFlag, lstat};
 use workbook::error::Context;
+use workbook::say;
 use workbook::{Error, Result, mountinfo};
 
 use crate::file_type;
@@ -51,14 +52,14 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
     // Closed at the end of this statement: an open file on a mount makes
     // umount2 fail with EBUSY.
     let uts_ns = open_uts_ns_file(&file)?.1;
-    println!(
+    say!(
         "process {me}: {} is an nsfs mount point (in /proc/self/mountinfo) of {uts_ns}",
         file.display()
     );
     // UMOUNT_NOFOLLOW: should PATH become a symlink meanwhile, do not follow it.
     umount2(&file, MntFlags::UMOUNT_NOFOLLOW)
         .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
-    println!(
+    say!(
         "process {me}: umount2({}): the bind mount no longer holds {uts_ns}; with no process \
          or fd left in it, the kernel frees it",
         file.display()
@@ -76,9 +77,9 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
     let under = lstat(&file).call(|| format!("lstat({})", file.display()))?;
     if file_type(under.st_mode) == SFlag::S_IFREG && under.st_size == 0 {
         fs::remove_file(&file).call(|| format!("unlink({})", file.display()))?;
-        println!("process {me}: removed the empty file {}", file.display());
+        say!("process {me}: removed the empty file {}", file.display());
     } else {
-        println!(
+        say!(
             "process {me}: left {} in place: not an empty regular file, not one `create` made",
             file.display()
         );
