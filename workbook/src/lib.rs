@@ -6,6 +6,8 @@
 //! - [`ns`]: a namespace's identity, the (st_dev, st_ino) pair of its nsfs file;
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
+//! - [`cleanup`]: temporary directories and mounts undone on every path,
+//!   Ctrl-C and SIGTERM included;
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
 //! - [`say!`]: the story's lines on stdout, never a panic on a closed pipe;
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
@@ -22,6 +24,8 @@ compile_error!(
      setns(2) and pidfd_open(2) are Linux system calls. Use a Linux machine or VM."
 );
 
+#[cfg(target_os = "linux")]
+pub mod cleanup;
 #[cfg(target_os = "linux")]
 pub mod cli;
 #[cfg(target_os = "linux")]

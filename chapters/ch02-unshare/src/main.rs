@@ -14,18 +14,18 @@
 //! uts_namespaces(7), mount(2), sethostname(2), proc(5) ("/proc/pid/mountinfo").
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{mkdtemp, sethostname};
+use nix::unistd::sethostname;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child, Receiver, Sender};
 use workbook::say;
-use workbook::{Error, Result, mountinfo, userns};
+use workbook::{Error, Result, cleanup, mountinfo, userns};
 
 const USAGE: &str = "\
 Usage: ch02-unshare [HOSTNAME]
@@ -66,12 +66,13 @@ fn lesson(mut args: Args) -> Result<()> {
 
     // ANCHOR: tempdir
     // Made before the witness is forked, so that both know its path. It is a
-    // plain directory of /tmp, which both mount namespaces will share: what is
-    // per namespace is what gets mounted on it.
-    let template = "/tmp/ch02-unshare.XXXXXX";
-    let path = mkdtemp(template).call(|| format!("mkdtemp(\"{template}\")"))?;
-    // From here on the guard removes the directory on every path.
-    let dir = TempDir::new(path.clone());
+    // plain directory of /tmp (or $TMPDIR), which both mount namespaces will
+    // share: what is per namespace is what gets mounted on it. Its name
+    // carries this process's PID; the guard removes it on every path, even
+    // Ctrl-C (workbook::cleanup says what SIGKILL can leave, and who
+    // removes it).
+    let dir = cleanup::TempDir::new("ch02-unshare")?;
+    let path = dir.path().to_owned();
     let file = path.join(FILE_NAME);
     say!(
         "process {me}: mkdtemp -> {}, an empty directory on the host's /tmp",
@@ -171,17 +172,18 @@ fn lesson(mut args: Args) -> Result<()> {
         "mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"size=1M\")",
         path.display()
     );
-    mount(
-        Some("tmpfs"),
-        &path,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        Some("size=1M"),
-    )
-    .call(|| tmpfs_call.clone())?;
-    // From here on the guard unmounts the tmpfs on every path. It was made
-    // after `dir`, so it is dropped first: unmount, then rmdir.
-    let tmpfs = Mounted::new(path.clone());
+    // The guard unmounts the tmpfs on every path. It is made after `dir`,
+    // so it is dropped first: unmount, then rmdir.
+    let tmpfs = cleanup::Mount::new(&path, || {
+        mount(
+            Some("tmpfs"),
+            &path,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=1M"),
+        )
+        .call(|| tmpfs_call.clone())
+    })?;
     let fstype = mountinfo::top_mount_at(&path)?
         .map(|m| m.fstype)
         .unwrap_or_else(|| "nothing".into());
@@ -290,71 +292,5 @@ impl Witness {
         drop(look);
         drop(seen);
         child.wait()
-    }
-}
-
-/// A directory made by mkdtemp(3); removed on every path, by
-/// [`TempDir::remove`] or, on an error path, when dropped.
-#[derive(Debug)]
-struct TempDir {
-    path: PathBuf,
-    removed: bool,
-}
-
-impl TempDir {
-    fn new(path: PathBuf) -> TempDir {
-        TempDir {
-            path,
-            removed: false,
-        }
-    }
-
-    fn remove(mut self) -> Result<()> {
-        self.removed = true;
-        fs::remove_dir(&self.path)
-            .call(|| format!("rmdir(\"{}\")", self.path.display()))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.removed {
-            // rmdir, never a recursive removal: if the tmpfs could not be
-            // unmounted, what is on it is not ours to delete from here.
-            let _ = fs::remove_dir(&self.path);
-        }
-    }
-}
-
-/// A mount this process made in its own mount namespace; unmounted on every
-/// path, by [`Mounted::unmount`] or, on an error path, when dropped.
-#[derive(Debug)]
-struct Mounted {
-    target: PathBuf,
-    mounted: bool,
-}
-
-impl Mounted {
-    fn new(target: PathBuf) -> Mounted {
-        Mounted {
-            target,
-            mounted: true,
-        }
-    }
-
-    fn unmount(mut self) -> Result<()> {
-        self.mounted = false;
-        umount2(&self.target, MntFlags::empty())
-            .call(|| format!("umount2(\"{}\", 0)", self.target.display()))
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if self.mounted {
-            // MNT_DETACH: gone from the namespace now, even if something
-            // still uses it.
-            let _ = umount2(&self.target, MntFlags::MNT_DETACH);
-        }
     }
 }

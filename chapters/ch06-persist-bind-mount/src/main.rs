@@ -38,12 +38,12 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, SFlag, major, minor};
-use nix::unistd::{geteuid, mkdtemp, sethostname};
+use nix::unistd::{geteuid, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::say;
-use workbook::{Error, Result, mountinfo, process, userns};
+use workbook::{Error, Result, cleanup, mountinfo, process, userns};
 
 const USAGE: &str = "\
 Usage: ch06-persist-bind-mount
@@ -156,14 +156,33 @@ fn story() -> Result<()> {
     // ANCHOR_END: private
 
     // ANCHOR: target
-    // Not the slides' /home/acs/my_uts_namespace, but a directory of our own.
-    // The target must exist, and be a file: a bind mount covers a file with a
-    // file (or a directory with a directory).
-    let dir = PersistDir::create()?;
+    // Not the slides' /home/acs/my_uts_namespace, but a directory of our own
+    // with a tmpfs on it, which exists only in this mount namespace: the file
+    // lives on it, so even SIGKILL leaves nothing but an empty directory
+    // (that a later run removes: see workbook::cleanup). The target must
+    // exist, and be a file: a bind mount covers a file with a file (or a
+    // directory with a directory).
+    let dir = cleanup::TempDir::new("ch06-persist")?;
+    let tmpfs = cleanup::Mount::new(dir.path(), || {
+        mount(
+            Some("tmpfs"),
+            dir.path(),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=1M"),
+        )
+        .call(|| format!("mount(\"tmpfs\", {}, \"tmpfs\")", dir.path().display()))
+    })?;
+    let uts_file = dir.path().join("uts");
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&uts_file)
+        .call(|| format!("open({}, O_CREAT | O_EXCL)", uts_file.display()))?;
     say!(
-        "process {me}: mkdtemp -> {}, and an empty file {} to bind onto",
-        dir.path.display(),
-        dir.uts_file.display()
+        "process {me}: mkdtemp -> {}, a tmpfs on it, and an empty file {} to bind onto",
+        dir.path().display(),
+        uts_file.display()
     );
     // ANCHOR_END: target
 
@@ -177,19 +196,19 @@ fn story() -> Result<()> {
     // Process A makes a UTS namespace and binds it onto the file. It shares
     // our mount namespace (fork(2) without CLONE_NEWNS), so its mount is ours.
     let a = process::fork_child(&[], || {
-        persist_new_uts(&dir.uts_file, DEFAULT_HOSTNAME, host_uts, " (A)")
+        persist_new_uts(&uts_file, DEFAULT_HOSTNAME, host_uts, " (A)")
     })?;
     let a_pid = a.pid();
     a.wait()?;
     // A is gone, and no other process ever entered its namespace. Yet the
     // file still is that namespace: stat(2) gives its identity.
-    let held = NsId::of_file("uts", &dir.uts_file)?;
+    let held = NsId::of_file("uts", &uts_file)?;
     say!(
         "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
     );
     say!(
         "  stat({}) -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
-        dir.uts_file.display(),
+        uts_file.display(),
         major(held.dev),
         minor(held.dev),
         held.ino
@@ -201,7 +220,7 @@ fn story() -> Result<()> {
     // through the file: the slides' open + setns "in another process".
     let b = process::fork_child(&[], || {
         let b = std::process::id();
-        let uts_file = &dir.uts_file;
+        let uts_file = &uts_file;
         let ns_fd =
             open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
@@ -224,14 +243,20 @@ fn story() -> Result<()> {
 
     // ANCHOR: release
     // umount2(2) drops the bind mount: the last reference to the namespace,
-    // which the kernel then frees. The guard would do the same on an error
-    // path; here each step is checked and told.
-    dir.unmount()?;
+    // which the kernel then frees. On an error path the tmpfs guard's
+    // umount2(MNT_DETACH) would take it along (a lazy unmount detaches every
+    // mount below too, umount(2)); here each step is checked and told.
+    umount2(&uts_file, MntFlags::empty())
+        .call(|| format!("umount2({}, 0)", uts_file.display()))?;
     say!(
         "process {me}: umount2({}): the last reference to {held} is gone; the kernel frees it",
-        dir.uts_file.display()
+        uts_file.display()
     );
-    let removed = dir.remove()?;
+    // The file, its tmpfs and the directory: each guard undoes its own.
+    fs::remove_file(&uts_file).call(|| format!("unlink({})", uts_file.display()))?;
+    tmpfs.unmount()?;
+    let removed = dir.path().to_owned();
+    dir.remove()?;
     say!("process {me}: removed {}", removed.display());
     say!(
         "process {me} (parent): still in {}, hostname \"{}\"",
@@ -300,63 +325,4 @@ fn needs_root(command: &str, why: &str) -> Result<()> {
 }
 pub(crate) fn file_type(mode: libc::mode_t) -> SFlag {
     SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits())
-}
-
-/// The story's temporary directory and the file in it that the namespace is
-/// bound onto. Dropped on an error path, it unmounts the file and removes
-/// both, whatever failed. (The mount dies with the story's private mount
-/// namespace anyway; the directory on the host's /tmp would not.)
-#[derive(Debug)]
-struct PersistDir {
-    path: PathBuf,
-    uts_file: PathBuf,
-    removed: bool,
-}
-
-impl PersistDir {
-    fn create() -> Result<PersistDir> {
-        let template = "/tmp/ch06-persist.XXXXXX";
-        let path = mkdtemp(template).call(|| format!("mkdtemp({template})"))?;
-        let dir = PersistDir {
-            uts_file: path.join("uts"),
-            path,
-            removed: false,
-        };
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&dir.uts_file)
-            .call(|| {
-                format!("open({}, O_CREAT | O_EXCL)", dir.uts_file.display())
-            })?;
-        Ok(dir)
-    }
-
-    fn unmount(&self) -> Result<()> {
-        umount2(&self.uts_file, MntFlags::empty())
-            .call(|| format!("umount2({}, 0)", self.uts_file.display()))
-    }
-
-    /// Remove the (unmounted) file and the directory; returns the directory.
-    fn remove(mut self) -> Result<PathBuf> {
-        fs::remove_file(&self.uts_file)
-            .call(|| format!("unlink({})", self.uts_file.display()))?;
-        fs::remove_dir(&self.path)
-            .call(|| format!("rmdir({})", self.path.display()))?;
-        self.removed = true;
-        Ok(self.path.clone())
-    }
-}
-
-impl Drop for PersistDir {
-    fn drop(&mut self) {
-        if self.removed {
-            return;
-        }
-        // MNT_DETACH: unmount even if something still uses it. This is our
-        // own file in our own mount namespace; an error means "not mounted".
-        let _ = umount2(&self.uts_file, MntFlags::MNT_DETACH);
-        let _ = fs::remove_file(&self.uts_file);
-        let _ = fs::remove_dir(&self.path);
-    }
 }
