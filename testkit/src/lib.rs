@@ -16,7 +16,7 @@ mod run;
 mod target;
 
 pub use host::{HostState, host_hostname, host_ns, temp_entries};
-pub use run::{Example, Ran, User};
+pub use run::{Example, Prepared, Ran, User};
 pub use target::ExternalTarget;
 
 /// True under `CI=true` (or `CI=1`): nothing may be skipped.

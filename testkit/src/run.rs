@@ -43,6 +43,14 @@ pub struct Example {
     path: PathBuf,
 }
 
+/// A command set up by [`Example::prepare`]; `command` may be changed
+/// (arguments, environment, stdout) before it is spawned.
+#[derive(Debug)]
+pub struct Prepared {
+    pub command: Command,
+    _copy: Option<PublicCopy>,
+}
+
 /// What a run printed, and how it ended.
 #[derive(Debug)]
 pub struct Ran {
@@ -85,6 +93,47 @@ impl Example {
                 Some(self.finish(user, Command::new(&self.path), args))
             }
         }
+    }
+
+    /// A command that starts the example as `user`, for a test that talks to
+    /// the running process (reads its stdout line by line, signals it) rather
+    /// than waiting for its output; `None` (a skip) as for [`Example::run`].
+    /// Keep the [`Prepared`] until the process has started: it holds the
+    /// copy of the binary that uid 65534 runs.
+    pub fn prepare(&self, user: User) -> Option<Prepared> {
+        let euid = nix::unistd::geteuid().as_raw();
+        let (command, copy) = match user {
+            User::Root if euid != 0 => {
+                return skip(&format!(
+                    "the tests run as uid {euid}; the root case needs root (`sudo -E cargo test`)"
+                ));
+            }
+            User::Root => (Command::new(&self.path), None),
+            User::Unprivileged if euid == 0 => {
+                if let Err(why) = userns_allowed(Some((NOBODY, NOBODY))) {
+                    return skip(&why);
+                }
+                let copy = PublicCopy::of(&self.path);
+                let mut cmd = Command::new(&copy.path);
+                cmd.uid(NOBODY).gid(NOBODY).current_dir("/");
+                (cmd, Some(copy))
+            }
+            User::Unprivileged => {
+                if let Err(why) = userns_allowed(None) {
+                    return skip(&why);
+                }
+                (Command::new(&self.path), None)
+            }
+        };
+        let mut command = command;
+        command
+            .stdin(Stdio::null())
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE");
+        Some(Prepared {
+            command,
+            _copy: copy,
+        })
     }
 
     /// Run as the tests' own user, with no preparation: for `--help` and
@@ -186,6 +235,7 @@ impl Ran {
 
 /// A copy of a binary in a fresh 0755 directory under /tmp, which any user can
 /// reach; removed when dropped.
+#[derive(Debug)]
 pub(crate) struct PublicCopy {
     dir: PathBuf,
     pub(crate) path: PathBuf,

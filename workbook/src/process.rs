@@ -145,6 +145,29 @@ impl Drop for Child {
 /// the calling thread, so a lock another thread held (the allocator's, the
 /// stdout lock) would stay locked forever in the child, and `body`, which may
 /// allocate or print, could hang. Checking keeps this function safe to call.
+///
+/// ```
+/// // A doctest is a program of its own, with one thread.
+/// use workbook::process::{Sender, channel, fork_child};
+///
+/// // A guard of the caller's: dropping it writes one byte.
+/// struct Guard(Sender);
+/// impl Drop for Guard {
+///     fn drop(&mut self) {
+///         let _ = self.0.notify();
+///     }
+/// }
+/// let (tx, rx) = channel().unwrap();
+/// let guard = Guard(tx);
+/// let child = fork_child(&[], || panic!("a bug in the child")).unwrap();
+/// let err = child.wait().unwrap_err().to_string();
+/// assert!(err.contains("exited with status 101"), "{err}");
+/// drop(guard);
+/// // One byte, the parent's: the child's panic ran none of the caller's
+/// // destructors (had it unwound, its copy of `guard` would have written).
+/// assert!(rx.wait().unwrap());
+/// assert!(!rx.wait().unwrap(), "the child ran the caller's destructor");
+/// ```
 pub fn fork_child(
     close_in_child: &[&dyn AsFd],
     body: impl FnOnce() -> Result<()>,
@@ -236,6 +259,24 @@ pub fn exit_status(result: Result<()>) -> i32 {
             let _ =
                 writeln!(std::io::stderr(), "process {}: {err}", std::process::id());
             i32::from(err.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fork_is_refused_with_more_than_one_thread() {
+        // The test harness runs each test on a thread of its own, so this
+        // process has at least two.
+        match fork_child(&[], || Ok(())) {
+            Err(Error::Refused { what, .. }) => {
+                assert!(what.contains("threads"), "{what}")
+            }
+            other => panic!("fork_child in a threaded process: {other:?}"),
         }
     }
 }
