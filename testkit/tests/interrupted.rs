@@ -42,6 +42,23 @@ fn story_length(name: &str, user: User) -> Option<usize> {
     Some(lines)
 }
 
+/// The directory the story named on its `mkdtemp -> PATH,` line, if it got
+/// that far: under TMPDIR (contract 2), and gone.
+fn assert_story_dir_gone(lines: &[String], tmp: &TmpDir, what: &str) {
+    let Some(line) = lines.iter().find(|l| l.contains("mkdtemp -> ")) else {
+        return;
+    };
+    let after = &line[line.find("mkdtemp -> ").unwrap_or(0) + "mkdtemp -> ".len()..];
+    let path = Path::new(after.split(',').next().unwrap_or(after).trim());
+    assert!(!path.exists(), "{what}: left {} behind", path.display());
+    assert!(
+        path.starts_with(&tmp.path),
+        "{what}: made {} outside its TMPDIR {}",
+        path.display(),
+        tmp.path.display()
+    );
+}
+
 fn signal(live: &Live, sig: Signal, group: bool) {
     let pid = Pid::from_raw(live.pid());
     // ESRCH cannot happen: the process is not reaped until `finish`.
@@ -74,6 +91,7 @@ fn sigint_and_sigterm_at_every_line_leave_nothing() {
                             .expect("started");
                         assert!(live.read_lines(n), "{what}: ended early");
                         signal(&live, sig, group);
+                        let live_lines = live.lines.clone();
                         let (status, stderr) = live.finish();
                         assert_no_panic(&stderr, &what);
                         // It may have finished its story just before the
@@ -85,6 +103,7 @@ fn sigint_and_sigterm_at_every_line_leave_nothing() {
                             "{what}: {}, stderr:\n{stderr}",
                             describe(status)
                         );
+                        assert_story_dir_gone(&live_lines, &tmp, &what);
                         tmp.assert_clean(&what);
                         runs += 1;
                         killed += usize::from(died_of_it);
