@@ -11,8 +11,7 @@
 #   kills     runs that died of the signal (the others had finished first)
 #   tmp       entries a run added to its TMPDIR
 #   mounts    mounts on or under TMPDIR in the host's mount namespace
-#   nsfs      nsfs mounts added to the host's mount table (machine-wide: a
-#             test suite running at the same time shows here too)
+#   nsfs      of those, nsfs mounts (a namespace kept alive on the host)
 #   procs     processes of the run's process group alive 1 s after it ended
 #   hostname  runs after which the host's hostname differed
 # and after each batch, `swept`: what was still in TMPDIR after one more,
@@ -30,7 +29,7 @@ cargo build --release --quiet $packages
 runs=${RUNS:-100}
 
 # A copy of the binaries that uid 65534 can reach.
-bin=$(mktemp -d /tmp/workbook-kill-bin.XXXXXX)
+bin=$(mktemp -d /tmp/kill-inject-bin.XXXXXX)
 chmod 0755 "$bin"
 for d in chapters/*/; do cp "target/release/$(basename "$d")" "$bin/"; done
 chmod 0755 "$bin"/*
@@ -42,30 +41,37 @@ cleanup() {
 trap cleanup EXIT
 
 host=$(hostname)
-nsfs_count() { grep -c ' - nsfs ' /proc/self/mountinfo || true; }
+# nsfs mounts under the batch's TMPDIR (where `create` binds): other test
+# runs on the machine mount nsfs files elsewhere, which are not ours to count.
+nsfs_count() { awk -v d="$1" 'index($5, d "/") == 1 && / - nsfs /' /proc/self/mountinfo | wc -l; }
 mounts_under() { awk -v d="$1" '$5 == d || index($5, d "/") == 1' /proc/self/mountinfo | wc -l; }
-entries() { find "$1" -mindepth 1 -maxdepth 1 | wc -l; }
+entries() { { find "$1" -mindepth 1 -maxdepth 1 2>/dev/null || true; } | wc -l; }
 random_delay() { sleep "0.$(printf '%06d' $(( (RANDOM * 32768 + RANDOM) % ${1:-15000} )))"; }
 
 # Start "$@" in a new process group (setsid execs it: its PID is the group's),
 # wait a random moment, send the signal to the process or (every other run)
-# to its whole group, as Ctrl-C does. Sets $status and $pid.
+# to its whole group, as Ctrl-C does. Sets $status and $pid. A shell without
+# job control starts background commands with SIGINT ignored, and an example
+# keeps an ignored SIGINT ignored: `env --default-signal=INT` undoes that,
+# as an interactive shell would.
 run_killed() {
   local sig=$1 i=$2; shift 2
-  setsid "$@" >/dev/null 2>>"$errlog" &
+  setsid env --default-signal=INT "$@" >/dev/null 2>>"$errlog" &
   pid=$!
-  random_delay "${DELAY_US:-15000}"
+  random_delay "${DELAY_US:-8000}"
   if (( i % 2 )); then kill -s "$sig" -- "-$pid" 2>/dev/null || true
   else kill -s "$sig" "$pid" 2>/dev/null || true; fi
-  status=0; wait "$pid" || status=$?
+  status=0; { wait "$pid"; } 2>/dev/null || status=$?
 }
 
-# Processes left in group $1, waiting up to 1 s for them to go (a witness
-# exits when it reads end-of-file, a moment after its parent died).
+# Live processes left in group $1, waiting up to 1 s for them to go (a
+# witness exits when it reads end-of-file, a moment after its parent died).
+# Zombies do not count: a child whose parent was killed is reparented to
+# PID 1, whose job reaping it is (this VM's init reaps slowly).
 procs_left() {
   local n
   for _ in $(seq 20); do
-    n=$(pgrep -g "$1" | wc -l || true)
+    n=$(ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/' | wc -l)
     [ "$n" = 0 ] && { echo 0; return; }
     sleep 0.05
   done
@@ -75,7 +81,7 @@ procs_left() {
 
 printf '| case | user | signal | runs | kills | tmp | mounts | nsfs | procs | hostname | swept |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
-errlog=$(mktemp /tmp/workbook-kill-err.XXXXXX)
+errlog=$(mktemp /tmp/kill-inject-err.XXXXXX)
 cases=(
   "ch01-what-is-a-namespace" "ch02-unshare" "ch03-clone-uts" "ch03-clone-uts --libc"
   "ch04-join-proc" "ch05-join-pidfd" "ch06-persist-bind-mount"
@@ -86,10 +92,10 @@ for case in "${cases[@]}" "create+remove"; do
     [ "$case" = "create+remove" ] && [ "$user" = nobody ] && continue
     as=(); [ "$user" = nobody ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     for sig in INT TERM KILL; do
-      tmp=$(mktemp -d /tmp/workbook-kill.XXXXXX); chmod 1777 "$tmp"; batch_dirs+=("$tmp")
+      tmp=$(mktemp -d /tmp/kill-inject.XXXXXX); chmod 1777 "$tmp"; batch_dirs+=("$tmp")
       kills=0 left=0 mounts=0 nsfs=0 procs=0 renamed=0
       for i in $(seq "$runs"); do
-        before=$(entries "$tmp"); nsfs_before=$(nsfs_count)
+        before=$(entries "$tmp")
         if [ "$case" = "create+remove" ]; then
           path="$tmp/uts-$i"
           run_killed "$sig" "$i" "$bin/ch06-persist-bind-mount" create "$path"
@@ -110,7 +116,7 @@ for case in "${cases[@]}" "create+remove"; do
           (( after > before )) && left=$((left + after - before))
         fi
         mounts=$((mounts + $(mounts_under "$tmp")))
-        (( $(nsfs_count) > nsfs_before )) && nsfs=$((nsfs + 1))
+        nsfs=$((nsfs + $(nsfs_count "$tmp")))
         [ "$(hostname)" = "$host" ] || { renamed=$((renamed + 1)); hostname "$host"; }
       done
       swept=-

@@ -194,10 +194,7 @@ pub fn fork_child(
             }
             // A panic in `body` stops here: unwinding further would run the
             // parent's destructors in this copy of it.
-            let code = match panic::catch_unwind(AssertUnwindSafe(body)) {
-                Ok(result) => exit_status(result),
-                Err(_) => 101,
-            };
+            let code = child_life(body);
             // Safety: _exit(2) ends the process at once; nothing after it runs.
             unsafe { libc::_exit(code) }
         }
