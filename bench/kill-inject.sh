@@ -9,7 +9,8 @@
 # Each batch (example x signal x user) gets a TMPDIR of its own, mode 1777,
 # so only what appears there is the batch's. Counted after each run:
 #   kills     runs that died of the signal (the others had finished first)
-#   tmp       entries a run added to its TMPDIR
+#   tmp       entries a run added to its TMPDIR (create+remove: PATH still
+#             there after `remove`)
 #   mounts    mounts on or under TMPDIR in the host's mount namespace
 #   nsfs      of those, nsfs mounts (a namespace kept alive on the host)
 #   procs     processes of the run's process group alive 1 s after it ended
@@ -45,20 +46,41 @@ host=$(hostname)
 # runs on the machine mount nsfs files elsewhere, which are not ours to count.
 nsfs_count() { awk -v d="$1" 'index($5, d "/") == 1 && / - nsfs /' /proc/self/mountinfo | wc -l; }
 mounts_under() { awk -v d="$1" '$5 == d || index($5, d "/") == 1' /proc/self/mountinfo | wc -l; }
+names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true; }
 entries() { { find "$1" -mindepth 1 -maxdepth 1 2>/dev/null || true; } | wc -l; }
-random_delay() { sleep "0.$(printf '%06d' $(( (RANDOM * 32768 + RANDOM) % ${1:-15000} )))"; }
+# A random delay of 0 to $1 microseconds, as a busy loop in this shell:
+# sleep(1) alone costs a fork and an exec, longer than `create` takes.
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+t0=$(now_us); for ((k = 0; k < 200000; k++)); do :; done
+loops_per_ms=$(( 200000 * 1000 / ( $(now_us) - t0 + 1 ) + 1 ))
+random_delay() {
+  local n=$(( (RANDOM * 32768 + RANDOM) % ($1 + 1) * loops_per_ms / 1000 ))
+  for ((k = 0; k < n; k++)); do :; done
+}
+# How long "$@" takes, uninterrupted, in microseconds (the mean of 5 runs):
+# the random moments are spread over 0 to 1.2 times that.
+duration_us() {
+  local t; t=$(now_us)
+  for _ in 1 2 3 4 5; do "$@" >/dev/null 2>&1 || true; done
+  echo $(( ( $(now_us) - t ) / 5 ))
+}
 
 # Start "$@" in a new process group (setsid execs it: its PID is the group's),
 # wait a random moment, send the signal to the process or (every other run)
-# to its whole group, as Ctrl-C does. Sets $status and $pid. A shell without
-# job control starts background commands with SIGINT ignored, and an example
-# keeps an ignored SIGINT ignored: `env --default-signal=INT` undoes that,
-# as an interactive shell would.
+# to its whole group, as Ctrl-C does. Sets $status and $pid. Bash starts a
+# background command with SIGINT ignored (no job control in a script), and an
+# example keeps an ignored SIGINT ignored, so `env --default-signal=INT`
+# restores it before the example starts. (`set -m` instead would lose the
+# exit statuses: bash reaps such jobs itself, and `wait` says 127.)
 run_killed() {
-  local sig=$1 i=$2; shift 2
+  local sig=$1 i=$2 want=$3 comm; shift 3
   setsid env --default-signal=INT "$@" >/dev/null 2>>"$errlog" &
   pid=$!
-  random_delay "${DELAY_US:-8000}"
+  # The random moment counts from the example's exec, not from setsid's or
+  # env's: until /proc/PID/comm (the first 15 bytes of the name) is the
+  # example's. `read` is a builtin: no fork while we spin.
+  while read -r comm 2>/dev/null <"/proc/$pid/comm" && [ "$comm" != "${want:0:15}" ]; do :; done
+  random_delay "$delay_us"
   if (( i % 2 )); then kill -s "$sig" -- "-$pid" 2>/dev/null || true
   else kill -s "$sig" "$pid" 2>/dev/null || true; fi
   status=0; { wait "$pid"; } 2>/dev/null || status=$?
@@ -94,29 +116,41 @@ for case in "${cases[@]}" "create+remove"; do
     for sig in INT TERM KILL; do
       tmp=$(mktemp -d /tmp/kill-inject.XXXXXX); chmod 1777 "$tmp"; batch_dirs+=("$tmp")
       kills=0 left=0 mounts=0 nsfs=0 procs=0 renamed=0
+      if [ "$case" = "create+remove" ]; then
+        d=$(duration_us "$bin/ch06-persist-bind-mount" create "$tmp/probe")
+        "$bin/ch06-persist-bind-mount" remove "$tmp/probe" >/dev/null 2>&1 || true
+      else
+        # shellcheck disable=SC2086
+        d=$(duration_us env TMPDIR="$tmp" "${as[@]}" "$bin"/$case)
+      fi
+      delay_us=$(( d * 12 / 10 ))
       for i in $(seq "$runs"); do
-        before=$(entries "$tmp")
+        before=$(names "$tmp")
         if [ "$case" = "create+remove" ]; then
           path="$tmp/uts-$i"
-          run_killed "$sig" "$i" "$bin/ch06-persist-bind-mount" create "$path"
+          run_killed "$sig" "$i" ch06-persist-bind-mount "$bin/ch06-persist-bind-mount" create "$path"
           (( status == 128 + $(kill -l "$sig") )) && kills=$((kills + 1))
           procs=$((procs + $(procs_left "$pid")))
           # What create left, remove must undo completely.
           TMPDIR=$tmp "$bin/ch06-persist-bind-mount" remove "$path" >/dev/null 2>>"$errlog" || true
-          if [ -e "$path" ] || [ "$(mounts_under "$path")" != 0 ]; then
-            left=$((left + 1))
-            umount -l "$path" 2>/dev/null || true; rm -f "$path"
-          fi
+          m=$(mounts_under "$path")
+          mounts=$((mounts + m)); nsfs=$((nsfs + $(nsfs_count "$tmp")))
+          (( m )) && umount -l "$path"
+          # What is left is the bench's own test file: remove it.
+          [ -e "$path" ] && { left=$((left + 1)); rm -f "$path"; }
         else
           # shellcheck disable=SC2086
-          run_killed "$sig" "$i" env TMPDIR="$tmp" "${as[@]}" "$bin"/$case
+          run_killed "$sig" "$i" "${case%% *}" env TMPDIR="$tmp" "${as[@]}" "$bin"/$case
           (( status == 128 + $(kill -l "$sig") )) && kills=$((kills + 1))
           procs=$((procs + $(procs_left "$pid")))
-          after=$(entries "$tmp")
-          (( after > before )) && left=$((left + after - before))
+          # New names only: this run may also have removed what the run
+          # before it left.
+          left=$((left + $(comm -13 <(echo "$before") <(names "$tmp") | grep -c . || true)))
         fi
-        mounts=$((mounts + $(mounts_under "$tmp")))
-        nsfs=$((nsfs + $(nsfs_count "$tmp")))
+        if [ "$case" != "create+remove" ]; then
+          mounts=$((mounts + $(mounts_under "$tmp")))
+          nsfs=$((nsfs + $(nsfs_count "$tmp")))
+        fi
         [ "$(hostname)" = "$host" ] || { renamed=$((renamed + 1)); hostname "$host"; }
       done
       swept=-

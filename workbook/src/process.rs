@@ -276,4 +276,13 @@ mod tests {
             other => panic!("fork_child in a threaded process: {other:?}"),
         }
     }
+
+    #[test]
+    fn a_cloned_childs_panic_is_its_exit_status() {
+        // What ch03's clone children run: the panic is caught here, in the
+        // child's first frame, and becomes status 101.
+        assert_eq!(child_life(|| panic!("a bug in the child")), 101);
+        assert_eq!(child_life(|| Ok(())), 0);
+        assert_eq!(child_life(|| Err(Error::refused("no", ""))), 1);
+    }
 }
