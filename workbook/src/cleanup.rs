@@ -10,7 +10,10 @@
 //! async-signal-safe functions (signal-safety(7)): no allocation, no lock, no
 //! stdio. So each guard prepares its path as a C string in advance and
 //! registers it in a static table of atomics; the handler only reads the
-//! table and calls umount2(2), unlink(2) and rmdir(2). It acts only when
+//! table and calls getpid(2), umount2(2), rmdir(2), sigaction(2) and
+//! raise(3). All are in signal-safety(7)'s list but umount2, which is
+//! Linux's own: in glibc and musl it is the bare system call, with no lock
+//! and no allocation, as safe as rmdir. It acts only when
 //! getpid(2) is the process that registered the entry: a forked child (ch02's
 //! witness) inherits the table and must not undo its parent's things.
 //!
@@ -166,16 +169,21 @@ fn install_handler() {
 /// directories), then die of the signal as if there had been no handler.
 extern "C" fn on_signal(signal: libc::c_int) {
     undo_all();
-    // Safety: signal(2) and raise(3) are async-signal-safe. The signal is
-    // blocked while its handler runs, so the raised one is delivered, with
-    // the default action (death), as soon as this handler returns.
+    // Safety: sigaction(2) and raise(3) are async-signal-safe
+    // (signal-safety(7)); `default` is a zeroed sigaction with SIG_DFL (0)
+    // as its handler. The signal is blocked while its handler runs, so the
+    // raised one is delivered, with the default action (death), as soon as
+    // this handler returns.
     unsafe {
-        libc::signal(signal, libc::SIG_DFL);
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &default, ptr::null_mut());
         libc::raise(signal);
     }
 }
 
-/// Only async-signal-safe work: atomics, getpid, umount2, rmdir.
+/// Only async-signal-safe work: atomics, getpid, umount2, rmdir (see the
+/// module's doc).
 fn undo_all() {
     // Safety: getpid(2) cannot fail and is async-signal-safe.
     let me = unsafe { libc::getpid() };
