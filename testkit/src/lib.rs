@@ -31,7 +31,7 @@ mod text;
 
 pub use cli::{assert_help, assert_usage_error};
 pub use host::{HostState, RunDir, host_hostname, host_ns, on_host, temp_entries};
-pub use run::{Example, Ran, User};
+pub use run::{Example, Prepared, Ran, User};
 pub use run_dir::remove_leftovers;
 pub use skip::{in_ci, skip};
 pub use target::ExternalTarget;

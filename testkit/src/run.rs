@@ -51,6 +51,14 @@ pub struct Example {
     dir: Option<PathBuf>,
 }
 
+/// A command set up by [`Example::prepare`]; `command` may be changed
+/// (arguments, environment, stdout) before it is spawned.
+#[derive(Debug)]
+pub struct Prepared {
+    pub command: Command,
+    _copy: Option<PublicCopy>,
+}
+
 /// What a run printed, and how it ended.
 #[derive(Debug)]
 pub struct Ran {
@@ -82,32 +90,54 @@ impl Example {
     /// Run with `args` as `user`, or skip (see [`crate::skip`]) when this
     /// machine cannot run that case.
     pub fn run(&self, user: User, args: &[&str]) -> Option<Ran> {
+        // `_copy`, the copy of the binary uid 65534 runs, lives until the
+        // run has ended.
+        let Prepared { command, _copy } = self.prepare(user)?;
+        Some(self.finish(user, command, args))
+    }
+
+    /// A command that starts the example as `user`, for a test that talks to
+    /// the running process (reads its stdout line by line, signals it) rather
+    /// than waiting for its output; `None` (a skip) as for [`Example::run`].
+    /// Keep the [`Prepared`] until the process has started: it holds the
+    /// copy of the binary that uid 65534 runs.
+    pub fn prepare(&self, user: User) -> Option<Prepared> {
         let euid = nix::unistd::geteuid().as_raw();
-        match user {
-            User::Root if euid != 0 => skip(&format!(
-                "the tests run as uid {euid}; the root case needs root (`{}`)",
-                workbook::root_cases::COMMAND
-            )),
-            User::Root => Some(self.finish(user, Command::new(&self.path), args)),
+        let (command, copy) = match user {
+            User::Root if euid != 0 => {
+                return skip(&format!(
+                    "the tests run as uid {euid}; the root case needs root (`{}`)",
+                    workbook::root_cases::COMMAND
+                ));
+            }
+            User::Root => (Command::new(&self.path), None),
             User::Unprivileged if euid == 0 => {
+                if let Err(why) = userns_allowed(Some((NOBODY, NOBODY))) {
+                    return skip(&why);
+                }
                 // nobody must be able to reach the binary: copy it out of the
                 // checkout, whose folders may be closed to others.
                 let copy = PublicCopy::of(&self.path);
-                let (uid, gid) = (NOBODY, NOBODY);
-                if let Err(why) = userns_allowed(Some((uid, gid))) {
-                    return skip(&why);
-                }
                 let mut cmd = Command::new(&copy.path);
-                cmd.uid(uid).gid(gid).current_dir("/");
-                Some(self.finish(user, cmd, args))
+                cmd.uid(NOBODY).gid(NOBODY).current_dir("/");
+                (cmd, Some(copy))
             }
             User::Unprivileged => {
                 if let Err(why) = userns_allowed(None) {
                     return skip(&why);
                 }
-                Some(self.finish(user, Command::new(&self.path), args))
+                (Command::new(&self.path), None)
             }
-        }
+        };
+        let mut command = command;
+        command
+            .stdin(Stdio::null())
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE");
+        Some(Prepared {
+            command,
+            _copy: copy,
+        })
     }
 
     /// Run as the tests' own user, with no preparation: for `--help` and

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use nix::unistd::Pid;
 
 use crate::error::{EXIT_USAGE, Error, Result};
+use crate::say;
 
 /// Run an example: print `usage` for `-h`/`--help`, otherwise call `lesson`
 /// with the arguments; print any error with its hint and exit 1, or 2 for a
@@ -18,18 +19,45 @@ use crate::error::{EXIT_USAGE, Error, Result};
 pub fn main(usage: &str, lesson: impl FnOnce(Args) -> Result<()>) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        print!("{usage}");
-        return ExitCode::SUCCESS;
+        // `--help | head -1` must not panic either.
+        return match std::io::stdout().write_all(usage.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+                say::die_of_sigpipe();
+                ExitCode::from(141)
+            }
+            Err(err) => {
+                let errno =
+                    nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0));
+                let _ = writeln!(std::io::stderr(), "{}", say::error(errno));
+                ExitCode::FAILURE
+            }
+        };
     }
     let result = lesson(Args { rest: args.into() });
     // Whatever happened, what was printed so far reaches the reader first.
     let _ = std::io::stdout().flush();
+    // The lesson has returned: every guard of it has run (see `cleanup`).
+    // Only now may a closed stdout end the process.
+    let result = match (result, say::ending()) {
+        (Err(err), _) => Err(err),
+        (Ok(()), say::Ending::Written) => Ok(()),
+        (Ok(()), say::Ending::Failed(errno)) => Err(say::error(errno)),
+        (Ok(()), say::Ending::Closed) => {
+            say::die_of_sigpipe();
+            // Still here: SIGPIPE is held off by whoever started us. The
+            // shell's number for "killed by SIGPIPE", 128 + 13.
+            return ExitCode::from(141);
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{err}");
+            // eprintln! would panic if stderr failed too; there is nowhere
+            // left to say anything then.
+            let _ = writeln!(std::io::stderr(), "{err}");
             if err.exit_code() == EXIT_USAGE {
-                eprintln!("\n{usage}");
+                let _ = writeln!(std::io::stderr(), "\n{usage}");
             }
             ExitCode::from(err.exit_code())
         }

@@ -7,7 +7,10 @@
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
 //! - [`hint`]: that "what to do", which `workbook doctor` prints too;
+//! - [`cleanup`]: temporary directories and mounts undone on every path,
+//!   Ctrl-C and SIGTERM included;
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
+//! - [`say!`]: the story's lines on stdout, never a panic on a closed pipe;
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
 //! - [`mountinfo`]: which mount sits on a path, from `/proc/self/mountinfo`;
@@ -24,6 +27,8 @@ compile_error!(
 );
 
 #[cfg(target_os = "linux")]
+pub mod cleanup;
+#[cfg(target_os = "linux")]
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod error;
@@ -39,6 +44,8 @@ pub mod ns;
 #[cfg(target_os = "linux")]
 pub mod process;
 pub mod root_cases;
+#[cfg(target_os = "linux")]
+pub mod say;
 #[cfg(target_os = "linux")]
 pub mod target;
 #[cfg(target_os = "linux")]

@@ -175,7 +175,8 @@ fn after_prefixes(
     out
 }
 
-/// `/tmp/name.Ab3dE9` -> `$TMP/name.XXXXXX`: mkdtemp's six random characters.
+/// `/tmp/name.Ab3dE9` -> `$TMP/name.XXXXXX`: mkdtemp's six random characters;
+/// `/tmp/name.4026531836.812.9001.Ab3dE9` (see `cleanup`) too.
 fn temp_dirs(text: &str, tmp: &str) -> String {
     let prefix = format!("{}/", tmp.trim_end_matches('/'));
     let mut out = String::with_capacity(text.len());
@@ -192,6 +193,17 @@ fn temp_dirs(text: &str, tmp: &str) -> String {
         out.push_str("$TMP/");
         match name.rsplit_once('.') {
             Some((stem, random)) if random.len() == 6 => {
+                // workbook::cleanup's names carry their owner between the
+                // stem and the random part: `.<pid ns>.<pid>.<start time>`.
+                let mut stem = stem;
+                while let Some((head, number)) = stem.rsplit_once('.') {
+                    if number.is_empty()
+                        || !number.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        break;
+                    }
+                    stem = head;
+                }
                 out.push_str(stem);
                 out.push_str(".XXXXXX");
             }
@@ -263,7 +275,7 @@ mod tests {
 
     #[test]
     fn temporary_directories() {
-        let text = "mkdtemp -> /tmp/ch02-unshare.a8Zk3Q, mount on /tmp/ch02-unshare.a8Zk3Q/mnt";
+        let text = "mkdtemp -> /tmp/ch02-unshare.a8Zk3Q, mount on /tmp/ch02-unshare.4026531836.812.9001.a8Zk3Q/mnt";
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "mkdtemp -> $TMP/ch02-unshare.XXXXXX, mount on $TMP/ch02-unshare.XXXXXX/mnt"

@@ -37,32 +37,27 @@ impl Target {
         let (ready_tx, ready_rx) = process::channel()?;
         let (release_tx, release_rx) = process::channel()?;
 
-        let child = process::fork_child(
-            &process::raw_ends(&[&release_tx], &[&ready_rx]),
-            move || {
-                unshare(flags)
-                    .call(|| format!("unshare({})", ns::flag_names(flags)))?;
-                let mut after = Vec::new();
-                for old in &before {
-                    let new = NsId::current(old.ns_type)?;
-                    // Never sethostname in a namespace we did not just make.
-                    ns::ensure_new(*old, new)?;
-                    after.push(new.to_string());
-                }
-                sethostname(hostname)
-                    .call(|| format!("sethostname(\"{hostname}\")"))?;
-                println!(
-                    "process {} (target): unshare({}) -> {}; hostname \"{hostname}\"",
-                    std::process::id(),
-                    ns::flag_names(flags),
-                    after.join(" ")
-                );
-                ready_tx.notify()?;
-                // Parked until the parent writes or closes its end.
-                release_rx.wait()?;
-                Ok(())
-            },
-        )?;
+        let child = process::fork_child(&[&release_tx, &ready_rx], move || {
+            unshare(flags).call(|| format!("unshare({})", ns::flag_names(flags)))?;
+            let mut after = Vec::new();
+            for old in &before {
+                let new = NsId::current(old.ns_type)?;
+                // Never sethostname in a namespace we did not just make.
+                ns::ensure_new(*old, new)?;
+                after.push(new.to_string());
+            }
+            sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
+            crate::say!(
+                "process {} (target): unshare({}) -> {}; hostname \"{hostname}\"",
+                std::process::id(),
+                ns::flag_names(flags),
+                after.join(" ")
+            );
+            ready_tx.notify()?;
+            // Parked until the parent writes or closes its end.
+            release_rx.wait()?;
+            Ok(())
+        })?;
         // `fork_child` dropped our copies of ready_tx and release_rx, so if
         // the helper fails before notifying, this read sees end-of-file.
         if !ready_rx.wait()? {

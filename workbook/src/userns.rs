@@ -56,7 +56,7 @@ pub fn enter_if_unprivileged() -> Result<Option<NsId>> {
     write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
     write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
 
-    println!(
+    crate::say!(
         "not root (uid {uid}): entered a new user namespace {user_ns} as its root \
          (uid_map \"0 {uid} 1\"); the namespaces below belong to it"
     );

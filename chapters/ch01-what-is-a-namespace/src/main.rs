@@ -20,6 +20,7 @@ use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId, Proc};
 use workbook::process;
+use workbook::say;
 use workbook::{Error, Result};
 
 const USAGE: &str = "\
@@ -68,7 +69,7 @@ fn lesson(args: Args) -> Result<()> {
     let parent = std::process::id();
 
     // ANCHOR: links
-    println!("process {parent} reads its namespaces from /proc/self/ns:");
+    say!("process {parent} reads its namespaces from /proc/self/ns:");
     // What this kernel has, rather than a list typed in: a kernel built
     // without a namespace type has no link for it.
     let mut links = ns_links(Path::new("/proc/self/ns"))?;
@@ -79,7 +80,7 @@ fn lesson(args: Args) -> Result<()> {
         // that identifies the namespace.
         let text = readlink(path.as_str())
             .map_err(|e| Error::sys(format!("readlink({path})"), e))?;
-        println!("  {link:<18} {}", text.to_string_lossy());
+        say!("  {link:<18} {}", text.to_string_lossy());
         if known_type(link) {
             parent_ns.push(NsId::of(Proc::Current, link)?);
         }
@@ -90,29 +91,27 @@ fn lesson(args: Args) -> Result<()> {
 
     // ANCHOR: identity
     let uts = NsId::current("uts")?;
-    println!(
-        "a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:"
-    );
-    println!(
+    say!("a namespace's identity is the (st_dev, st_ino) pair of its nsfs file:");
+    say!(
         "  stat(\"/proc/self/ns/uts\") -> st_dev {}:{}, st_ino {}",
         major(uts.dev),
         minor(uts.dev),
         uts.ino
     );
-    println!(
+    say!(
         "  the number in the link text is that st_ino; compare st_dev as well, since"
     );
-    println!("  inode numbers are only unique within one filesystem");
+    say!("  inode numbers are only unique within one filesystem");
     // ANCHOR_END: identity
 
     // ANCHOR: inherit
     // fork(2) without any CLONE_NEW* flag: the child starts in every one of
     // its parent's namespaces. The child prints, then the parent waits for
     // it, so the lines always come in this order.
-    println!("process {parent} forks a child");
+    say!("process {parent} forks a child");
     let child = process::fork_child(&[], || {
         let me = std::process::id();
-        println!("process {me} (child) reads its own /proc/self/ns:");
+        say!("process {me} (child) reads its own /proc/self/ns:");
         let mut differ = 0;
         for (link, parent_id) in links.iter().zip(&parent_ns) {
             let id = NsId::of(Proc::Current, link)?;
@@ -122,7 +121,7 @@ fn lesson(args: Args) -> Result<()> {
                 "DIFFERENT"
             };
             differ += usize::from(id != *parent_id);
-            println!("  {link:<18} {verdict:<15} {id}");
+            say!("  {link:<18} {verdict:<15} {id}");
         }
         match differ {
             0 => Ok(()),
@@ -133,7 +132,7 @@ fn lesson(args: Args) -> Result<()> {
         }
     })?;
     child.wait()?;
-    println!(
+    say!(
         "process {parent}: the child was in all {} of its parent's namespaces; children inherit them",
         links.len()
     );

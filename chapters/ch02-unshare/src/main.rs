@@ -14,17 +14,18 @@
 //! uts_namespaces(7), mount(2), sethostname(2), proc(5) ("/proc/pid/mountinfo").
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{mkdtemp, sethostname};
+use nix::unistd::sethostname;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child, Receiver, Sender};
-use workbook::{Error, Result, mountinfo, userns};
+use workbook::say;
+use workbook::{Error, Result, cleanup, mountinfo, userns};
 
 const USAGE: &str = "\
 Usage: ch02-unshare [HOSTNAME]
@@ -58,21 +59,22 @@ fn lesson(mut args: Args) -> Result<()> {
     let mnt_before = NsId::current("mnt")?;
     let uts_before = NsId::current("uts")?;
     let host_name = ns::hostname()?;
-    println!(
+    say!(
         "process {me} starts in {mnt_before} {uts_before}, hostname \"{host_name}\""
     );
     // ANCHOR_END: before
 
     // ANCHOR: tempdir
     // Made before the witness is forked, so that both know its path. It is a
-    // plain directory of /tmp, which both mount namespaces will share: what is
-    // per namespace is what gets mounted on it.
-    let template = "/tmp/ch02-unshare.XXXXXX";
-    let path = mkdtemp(template).call(|| format!("mkdtemp(\"{template}\")"))?;
-    // From here on the guard removes the directory on every path.
-    let dir = TempDir::new(path.clone());
+    // plain directory of /tmp (or $TMPDIR), which both mount namespaces will
+    // share: what is per namespace is what gets mounted on it. Its name
+    // carries this process's PID; the guard removes it on every path, even
+    // Ctrl-C (workbook::cleanup says what SIGKILL can leave, and who
+    // removes it).
+    let dir = cleanup::TempDir::new("ch02-unshare")?;
+    let path = dir.path().to_owned();
     let file = path.join(FILE_NAME);
-    println!(
+    say!(
         "process {me}: mkdtemp -> {}, an empty directory on the host's /tmp",
         path.display()
     );
@@ -84,7 +86,6 @@ fn lesson(mut args: Args) -> Result<()> {
     // look, then reports through a second pipe.
     let (look_tx, look_rx) = process::channel()?;
     let (seen_tx, seen_rx) = process::channel()?;
-    let close_in_witness = process::raw_ends(&[&look_tx], &[&seen_rx]);
     let witness_sees = {
         let (path, file, host_name) =
             (path.clone(), file.clone(), host_name.clone());
@@ -98,12 +99,15 @@ fn lesson(mut args: Args) -> Result<()> {
             seen_tx.notify()
         }
     };
+    // The witness closes its copies of our ends: it must see end-of-file
+    // when we close ours.
+    let child = process::fork_child(&[&look_tx, &seen_rx], witness_sees)?;
     let witness = Witness {
         look: look_tx,
         seen: seen_rx,
-        child: process::fork_child(&close_in_witness, witness_sees)?,
+        child,
     };
-    println!(
+    say!(
         "process {me} forked process {} (witness), which stays in {mnt_before} {uts_before}",
         witness.child.pid()
     );
@@ -133,7 +137,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // new.
     ns::ensure_new(mnt_before, mnt_after)?;
     ns::ensure_new(uts_before, uts_after)?;
-    println!(
+    say!(
         "process {me}: unshare(CLONE_NEWNS | CLONE_NEWUTS) -> {mnt_after} {uts_after}, both new"
     );
     // ANCHOR_END: unshare
@@ -157,7 +161,7 @@ fn lesson(mut args: Args) -> Result<()> {
         None::<&str>,
     )
     .call(|| "mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL)".into())?;
-    println!(
+    say!(
         "process {me}: mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): \
          no mount made here propagates to the host"
     );
@@ -168,31 +172,32 @@ fn lesson(mut args: Args) -> Result<()> {
         "mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"size=1M\")",
         path.display()
     );
-    mount(
-        Some("tmpfs"),
-        &path,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        Some("size=1M"),
-    )
-    .call(|| tmpfs_call.clone())?;
-    // From here on the guard unmounts the tmpfs on every path. It was made
-    // after `dir`, so it is dropped first: unmount, then rmdir.
-    let tmpfs = Mounted::new(path.clone());
+    // The guard unmounts the tmpfs on every path. It is made after `dir`,
+    // so it is dropped first: unmount, then rmdir.
+    let tmpfs = cleanup::Mount::new(&path, || {
+        mount(
+            Some("tmpfs"),
+            &path,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=1M"),
+        )
+        .call(|| tmpfs_call.clone())
+    })?;
     let fstype = mountinfo::top_mount_at(&path)?
         .map(|m| m.fstype)
         .unwrap_or_else(|| "nothing".into());
-    println!(
+    say!(
         "process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there"
     );
     fs::write(&file, "written in a mount namespace of its own\n")
         .call(|| format!("write({})", file.display()))?;
-    println!("process {me}: wrote {}", file.display());
+    say!("process {me}: wrote {}", file.display());
     // ANCHOR_END: tmpfs
 
     // ANCHOR: sethostname
     sethostname(&hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!(
+    say!(
         "process {me}: sethostname(\"{hostname}\") -> hostname \"{}\" in {uts_after}",
         ns::hostname()?
     );
@@ -201,7 +206,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // ANCHOR: look
     // The witness prints while this process is blocked reading the second
     // pipe, so the lines always come in this order.
-    println!(
+    say!(
         "process {me} asks process {} (witness) to look",
         witness.child.pid()
     );
@@ -217,12 +222,12 @@ fn lesson(mut args: Args) -> Result<()> {
     let witness_pid = witness.child.pid();
     tmpfs.unmount()?;
     dir.remove()?;
-    println!(
+    say!(
         "process {me}: umount2(\"{0}\", 0) and rmdir(\"{0}\"): nothing is left",
         path.display()
     );
     witness.finish()?;
-    println!(
+    say!(
         "process {me}: the tmpfs, its file and hostname \"{hostname}\" existed only in \
          {mnt_after} {uts_after}; process {witness_pid} (witness), in {mnt_before} \
          {uts_before}, saw none of them"
@@ -240,14 +245,14 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
     let me = std::process::id();
     let mnt = NsId::current("mnt")?;
     let uts = NsId::current("uts")?;
-    println!("process {me} (witness) looks from {mnt} {uts}:");
+    say!("process {me} (witness) looks from {mnt} {uts}:");
     let mounted = mountinfo::top_mount_at(dir)?.map(|m| m.fstype);
     match &mounted {
-        None => println!(
+        None => say!(
             "  its /proc/self/mountinfo: nothing mounted on {}",
             dir.display()
         ),
-        Some(fstype) => println!(
+        Some(fstype) => say!(
             "  its /proc/self/mountinfo: {fstype} mounted on {} (LEAKED)",
             dir.display()
         ),
@@ -256,11 +261,11 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
         .try_exists()
         .call(|| format!("stat({})", file.display()))?;
     match file_exists {
-        false => println!("  {}: no such file", file.display()),
-        true => println!("  {}: exists (LEAKED)", file.display()),
+        false => say!("  {}: no such file", file.display()),
+        true => say!("  {}: exists (LEAKED)", file.display()),
     }
     let name = ns::hostname()?;
-    println!("  hostname \"{name}\"");
+    say!("  hostname \"{name}\"");
     if mounted.is_some() || file_exists || name != host_name {
         return Err(Error::refused(
             "the witness, in the original namespaces, sees what was done in the new ones",
@@ -287,71 +292,5 @@ impl Witness {
         drop(look);
         drop(seen);
         child.wait()
-    }
-}
-
-/// A directory made by mkdtemp(3); removed on every path, by
-/// [`TempDir::remove`] or, on an error path, when dropped.
-#[derive(Debug)]
-struct TempDir {
-    path: PathBuf,
-    removed: bool,
-}
-
-impl TempDir {
-    fn new(path: PathBuf) -> TempDir {
-        TempDir {
-            path,
-            removed: false,
-        }
-    }
-
-    fn remove(mut self) -> Result<()> {
-        self.removed = true;
-        fs::remove_dir(&self.path)
-            .call(|| format!("rmdir(\"{}\")", self.path.display()))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.removed {
-            // rmdir, never a recursive removal: if the tmpfs could not be
-            // unmounted, what is on it is not ours to delete from here.
-            let _ = fs::remove_dir(&self.path);
-        }
-    }
-}
-
-/// A mount this process made in its own mount namespace; unmounted on every
-/// path, by [`Mounted::unmount`] or, on an error path, when dropped.
-#[derive(Debug)]
-struct Mounted {
-    target: PathBuf,
-    mounted: bool,
-}
-
-impl Mounted {
-    fn new(target: PathBuf) -> Mounted {
-        Mounted {
-            target,
-            mounted: true,
-        }
-    }
-
-    fn unmount(mut self) -> Result<()> {
-        self.mounted = false;
-        umount2(&self.target, MntFlags::empty())
-            .call(|| format!("umount2(\"{}\", 0)", self.target.display()))
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if self.mounted {
-            // MNT_DETACH: gone from the namespace now, even if something
-            // still uses it.
-            let _ = umount2(&self.target, MntFlags::MNT_DETACH);
-        }
     }
 }

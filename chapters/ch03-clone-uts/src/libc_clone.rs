@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::ns::NsId;
 use workbook::process::Child;
+use workbook::say;
 use workbook::{Error, Result};
 
 use crate::STACK_SIZE;
@@ -37,7 +38,7 @@ pub(crate) fn clone_with_libc(hostname: &str, parent_uts: NsId) -> Result<Pid> {
     // The slides' `malloc(STACK_SIZE)`, checked as they do; freed when
     // `stack` is dropped, on every path.
     let stack = Stack::allocate(STACK_SIZE)?;
-    println!(
+    say!(
         "process {me} (parent) calls clone(CLONE_NEWUTS | SIGCHLD) through libc::clone, \
          with a {} KiB stack it allocated",
         STACK_SIZE / 1024
@@ -87,7 +88,8 @@ pub(crate) fn clone_with_libc(hostname: &str, parent_uts: NsId) -> Result<Pid> {
 /// The child's entry point: glibc's clone wrapper calls it in the new
 /// process, on the new stack, and ends the process with the exit system call
 /// and this function's result as the status. Rust aborts rather than unwind
-/// out of an `extern "C"` function, and `child_main` does not panic.
+/// out of an `extern "C"` function; `child_main` catches any panic before
+/// that (status 101).
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // Safety: `arg` is the address of the parent's `child_args`, given to
     // clone above. The child runs on a copy of the parent's memory taken at

@@ -31,6 +31,7 @@ use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child};
+use workbook::say;
 use workbook::{Error, Result, userns};
 
 const USAGE: &str = "\
@@ -90,9 +91,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // Captured before clone: the child compares its own with it.
     let parent_uts = NsId::current("uts")?;
     let parent_nodename = nodename()?;
-    println!(
-        "process {me} (parent) is in {parent_uts}, nodename \"{parent_nodename}\""
-    );
+    say!("process {me} (parent) is in {parent_uts}, nodename \"{parent_nodename}\"");
     // ANCHOR_END: parent_before
 
     // ANCHOR: dispatch
@@ -100,9 +99,7 @@ fn lesson(mut args: Args) -> Result<()> {
         Variant::Nix => clone_with_nix(&hostname, parent_uts)?,
         Variant::Libc => libc_clone::clone_with_libc(&hostname, parent_uts)?,
     };
-    println!(
-        "process {me} (parent): waitpid: process {child_pid} exited with status 0"
-    );
+    say!("process {me} (parent): waitpid: process {child_pid} exited with status 0");
     // ANCHOR_END: dispatch
 
     // ANCHOR: parent_after
@@ -111,7 +108,7 @@ fn lesson(mut args: Args) -> Result<()> {
     // returns. Here the child is gone: its UTS namespace went with it.
     let uts = NsId::current("uts")?;
     let name = nodename()?;
-    println!(
+    say!(
         "process {me} (parent): uname() -> nodename \"{name}\", in {uts}, unchanged"
     );
     if uts != parent_uts || name != parent_nodename {
@@ -136,7 +133,7 @@ fn clone_with_nix(hostname: &str, parent_uts: NsId) -> Result<Pid> {
     // multiple of 16 (the stack pointer alignment that the x86-64 and aarch64
     // ABIs require), since stacks grow down.
     let mut stack = vec![0u8; STACK_SIZE];
-    println!(
+    say!(
         "process {me} (parent) calls clone(CLONE_NEWUTS | SIGCHLD) through nix::sched::clone, \
          with a {} KiB stack it allocated",
         STACK_SIZE / 1024
@@ -185,8 +182,10 @@ fn clone_with_nix(hostname: &str, parent_uts: NsId) -> Result<Pid> {
 pub(crate) fn child_main(hostname: &str, parent_uts: NsId) -> i32 {
     // When this returns, the child ends at once with the exit system call
     // (nix's and glibc's clone both end it so): no destructor runs and no
-    // buffer is flushed, so `exit_status` flushes what it printed now.
-    process::exit_status(in_child(hostname, parent_uts))
+    // buffer is flushed, so `child_life` flushes what it printed now. It
+    // also catches a panic, which must not unwind out of the child's first
+    // frame into memory that is a copy of the parent's frames.
+    process::child_life(|| in_child(hostname, parent_uts))
 }
 
 fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
@@ -196,7 +195,7 @@ fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
     // does not check.
     let uts = NsId::current("uts")?;
     ns::ensure_new(parent_uts, uts)?;
-    println!(
+    say!(
         "process {me} (child) is in {uts}, not its parent's {parent_uts}: a new UTS namespace"
     );
     // sethostname(2) takes the name and its length: `sethostname(name, len)`.
@@ -204,9 +203,9 @@ fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
     // nix passes the length of the &str for us. Its result is checked.
     sethostname(hostname)
         .call(|| format!("sethostname(\"{hostname}\", {})", hostname.len()))?;
-    println!("process {me} (child): sethostname(\"{hostname}\")");
+    say!("process {me} (child): sethostname(\"{hostname}\")");
     let name = nodename()?;
-    println!("process {me} (child): uname() -> nodename \"{name}\", in {uts}");
+    say!("process {me} (child): uname() -> nodename \"{name}\", in {uts}");
     Ok(())
 }
 // ANCHOR_END: child

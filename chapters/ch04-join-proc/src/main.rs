@@ -28,6 +28,7 @@ use nix::unistd::Pid;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::say;
 use workbook::target::Target;
 use workbook::userns;
 use workbook::{Error, Result};
@@ -74,7 +75,7 @@ fn join_own_target() -> Result<()> {
 
     // ANCHOR: before
     let uts_before = NsId::current("uts")?;
-    println!(
+    say!(
         "process {me} (joiner): {uts_before}; hostname \"{}\"",
         ns::hostname()?
     );
@@ -94,7 +95,7 @@ fn join_own_target() -> Result<()> {
     let uts_fd = open_ns(target_pid, "uts")?;
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
-    println!(
+    say!(
         "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\") -> a descriptor of {target_uts}"
     );
     // ANCHOR_END: open
@@ -112,7 +113,7 @@ fn join_own_target() -> Result<()> {
         .call(|| format!("setns(/proc/{target_pid}/ns/uts, CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
     ns::ensure_joined(target_uts, uts_after)?;
-    println!(
+    say!(
         "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, the target's; \
          hostname \"{}\"",
         ns::hostname()?
@@ -123,7 +124,7 @@ fn join_own_target() -> Result<()> {
     // Release the target and reap it. The namespace outlives it: we are
     // still in it (and we hold uts_fd), so it is not freed.
     target.finish()?;
-    println!(
+    say!(
         "process {me} (joiner): process {target_pid} has exited; still in {}, hostname \"{}\"",
         NsId::current("uts")?,
         ns::hostname()?
@@ -143,7 +144,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     // ANCHOR: pid_before
     let user_before = NsId::current("user")?;
     let uts_before = NsId::current("uts")?;
-    println!(
+    say!(
         "process {me} (joiner): {user_before} {uts_before}; hostname \"{}\"",
         ns::hostname()?
     );
@@ -157,7 +158,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{pid}/ns/uts"))?;
     let target_user =
         NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
-    println!(
+    say!(
         "process {me} (joiner): open(\"/proc/{pid}/ns/uts\"), open(\"/proc/{pid}/ns/user\") -> \
          process {pid} is in {target_user} {target_uts}"
     );
@@ -177,16 +178,16 @@ fn join_pid(pid: Pid) -> Result<()> {
     // (Joining a user namespace also needs a single-threaded caller: EINVAL
     // otherwise, as does "joining" the user namespace we are already in.)
     if userns::has_cap_sys_admin() {
-        println!(
+        say!(
             "process {me} (joiner): CAP_SYS_ADMIN here: join the UTS namespace directly"
         );
     } else if target_user == user_before {
-        println!(
+        say!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
              namespace: try the UTS namespace directly"
         );
     } else {
-        println!(
+        say!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in another user \
              namespace: join that first"
         );
@@ -194,9 +195,7 @@ fn join_pid(pid: Pid) -> Result<()> {
             .call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?;
         let user_after = NsId::current("user")?;
         ns::ensure_joined(target_user, user_after)?;
-        println!(
-            "process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}"
-        );
+        say!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
     }
     // ANCHOR_END: pid_user
 
@@ -205,7 +204,7 @@ fn join_pid(pid: Pid) -> Result<()> {
         .call(|| format!("setns(/proc/{pid}/ns/uts, CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
     ns::ensure_joined(target_uts, uts_after)?;
-    println!(
+    say!(
         "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, process {pid}'s; \
          hostname \"{}\"",
         ns::hostname()?

@@ -32,6 +32,7 @@ use rustix::process::{PidfdFlags, pidfd_open};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId, Proc};
+use workbook::say;
 use workbook::target::Target;
 use workbook::userns;
 use workbook::{Error, Result};
@@ -81,7 +82,7 @@ fn join_own_target() -> Result<()> {
     // ANCHOR: before
     let uts_before = NsId::current("uts")?;
     let net_before = NsId::current("net")?;
-    println!(
+    say!(
         "process {me} (joiner): {uts_before} {net_before}; hostname \"{}\"",
         ns::hostname()?
     );
@@ -101,7 +102,7 @@ fn join_own_target() -> Result<()> {
 
     // ANCHOR: pidfd_open
     let pidfd = open_pidfd(target_pid)?;
-    println!(
+    say!(
         "process {me} (joiner): pidfd_open({target_pid}, 0) -> a pidfd for process {target_pid}"
     );
     // ANCHOR_END: pidfd_open
@@ -118,7 +119,7 @@ fn join_own_target() -> Result<()> {
         | CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNET;
     match setns(&pidfd, too_many) {
-        Err(Errno::EINVAL) => println!(
+        Err(Errno::EINVAL) => say!(
             "process {me} (joiner): setns(pidfd, {}) failed with EINVAL: process {target_pid}'s \
              user namespace is our own, which cannot be re-entered",
             ns::flag_names(too_many)
@@ -152,7 +153,7 @@ fn join_own_target() -> Result<()> {
             "",
         ));
     }
-    println!(
+    say!(
         "process {me} (joiner): still in {uts_now} {net_now}: the call joined none of them"
     );
     // ANCHOR_END: all_or_nothing
@@ -174,7 +175,7 @@ fn join_own_target() -> Result<()> {
     let net_after = NsId::current("net")?;
     ns::ensure_joined(target_uts, uts_after)?;
     ns::ensure_joined(target_net, net_after)?;
-    println!(
+    say!(
         "process {me} (joiner): setns(pidfd, {}) -> {uts_after} {net_after}, the target's; \
          hostname \"{}\"",
         ns::flag_names(flags),
@@ -186,7 +187,7 @@ fn join_own_target() -> Result<()> {
     // Release the target and reap it. From now on setns with this pidfd
     // would fail with ESRCH; the namespaces live on, since we are in them.
     target.finish()?;
-    println!(
+    say!(
         "process {me} (joiner): process {target_pid} has exited; still in {} {}, hostname \"{}\"",
         NsId::current("uts")?,
         NsId::current("net")?,
@@ -207,7 +208,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let user_before = NsId::current("user")?;
     let uts_before = NsId::current("uts")?;
     let net_before = NsId::current("net")?;
-    println!(
+    say!(
         "process {me} (joiner): {user_before} {uts_before} {net_before}; hostname \"{}\"",
         ns::hostname()?
     );
@@ -220,7 +221,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_user = NsId::of(Proc::Pid(pid), "user")?;
     let target_uts = NsId::of(Proc::Pid(pid), "uts")?;
     let target_net = NsId::of(Proc::Pid(pid), "net")?;
-    println!(
+    say!(
         "process {me} (joiner): pidfd_open({pid}, 0) -> a pidfd; /proc/{pid}/ns shows \
          process {pid} in {target_user} {target_uts} {target_net}"
     );
@@ -234,17 +235,15 @@ fn join_pid(pid: Pid) -> Result<()> {
     // the others with the capabilities it gave us.
     let mut flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET;
     if userns::has_cap_sys_admin() {
-        println!(
-            "process {me} (joiner): CAP_SYS_ADMIN here: join UTS and NET directly"
-        );
+        say!("process {me} (joiner): CAP_SYS_ADMIN here: join UTS and NET directly");
     } else if target_user == user_before {
-        println!(
+        say!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
              namespace: try UTS and NET directly"
         );
     } else {
         flags |= CloneFlags::CLONE_NEWUSER;
-        println!(
+        say!(
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in another user \
              namespace: add CLONE_NEWUSER to the same call"
         );
@@ -267,7 +266,7 @@ fn join_pid(pid: Pid) -> Result<()> {
     ns::ensure_joined(target_net, net_after)?;
     now.push(uts_after.to_string());
     now.push(net_after.to_string());
-    println!(
+    say!(
         "process {me} (joiner): setns(pidfd, {}) -> {}, process {pid}'s; hostname \"{}\"",
         ns::flag_names(flags),
         now.join(" "),

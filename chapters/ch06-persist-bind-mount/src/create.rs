@@ -25,6 +25,7 @@ use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, major, minor};
 use nix::unistd::{UnlinkatFlags, linkat, sethostname, unlinkat};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::say;
 use workbook::{Error, Result, mountinfo, process};
 
 use crate::host::{self, Dir, Mark, SignalsHeld};
@@ -40,12 +41,12 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let dir = Dir::lock(path, |fd, dir| host::check_filesystem(fd, path, dir))?;
     let target = CreateTarget::prepare(&dir)?;
     let file = &dir.file;
-    println!(
+    say!(
         "process {me}: flock({}, LOCK_EX | LOCK_NB) and SIGINT, SIGTERM, SIGHUP, SIGQUIT held \
          until done: no other create or remove in that directory, no Ctrl-C halfway",
         dir.path.display()
     );
-    println!("process {me}: {}", target.told);
+    say!("process {me}: {}", target.told);
     let host_uts = NsId::current("uts")?;
     // The child stays in the host's mount namespace, so its bind mount is
     // the host's: that is the point of `create`. A trap: if PATH is on a
@@ -59,7 +60,7 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let pid = child.pid();
     child.wait()?;
     let held = target.mounted(host_uts)?;
-    println!(
+    say!(
         "process {me}: reaped process {pid}; stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): \
          the bind mount holds it",
         file.display(),
@@ -69,9 +70,9 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     );
     target.keep();
     // ANCHOR_END: create
-    println!("join it:   ch06-persist-bind-mount join {}", file.display());
-    println!("           (or: nsenter --uts={} hostname)", file.display());
-    println!(
+    say!("join it:   ch06-persist-bind-mount join {}", file.display());
+    say!("           (or: nsenter --uts={} hostname)", file.display());
+    say!(
         "remove it: ch06-persist-bind-mount remove {}",
         file.display()
     );
@@ -96,9 +97,7 @@ fn persist_onto(
     // Never sethostname in a namespace we did not just make: it would be the host's.
     ns::ensure_new(host_uts, uts_ns)?;
     sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!(
-        "process {me}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\""
-    );
+    say!("process {me}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\"");
     let target = host::fd_path(fd);
     mount(
         Some(NS_FILE),
@@ -114,7 +113,7 @@ fn persist_onto(
             file.display()
         )
     })?;
-    println!(
+    say!(
         "process {me}: mount(\"{NS_FILE}\", \"/proc/self/fd/N\", MS_BIND), N open on {}; \
          then exits",
         file.display()

@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::say;
 use workbook::{Error, Result, process};
 
 /// `join PATH`: a new process joins the namespace bound at PATH.
@@ -20,12 +21,12 @@ pub(crate) fn join(path: &Path) -> Result<()> {
     // The checks run on an open fd, and the child setns(2)es with that same
     // fd (fork(2) copies it): what was checked is what is joined.
     let (ns_fd, uts_ns) = open_uts_ns_file(path)?;
-    println!(
+    say!(
         "process {me}: {} is an nsfs file of a UTS namespace: {uts_ns}",
         path.display()
     );
     let host_uts = NsId::current("uts")?;
-    println!(
+    say!(
         "process {me}: in {host_uts}, hostname \"{}\"",
         ns::hostname()?
     );
@@ -35,7 +36,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
         // Proved, not assumed: the namespace we are in now is the one checked.
         let now = NsId::current("uts")?;
         ns::ensure_joined(uts_ns, now)?;
-        println!(
+        say!(
             "process {}: setns(fd of \"{}\", CLONE_NEWUTS) -> {now}; hostname \"{}\"",
             std::process::id(),
             path.display(),
@@ -45,7 +46,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
     })?;
     let pid = child.pid();
     child.wait()?;
-    println!(
+    say!(
         "process {me}: reaped process {pid}; still in {}, hostname \"{}\"",
         NsId::current("uts")?,
         ns::hostname()?

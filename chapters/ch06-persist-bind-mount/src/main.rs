@@ -41,11 +41,12 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, SFlag, major, minor};
-use nix::unistd::{geteuid, mkdtemp, sethostname};
+use nix::unistd::{geteuid, sethostname};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
-use workbook::{Error, Result, mountinfo, process, userns};
+use workbook::say;
+use workbook::{Error, Result, cleanup, mountinfo, process, userns};
 
 const USAGE: &str = "\
 Usage: ch06-persist-bind-mount
@@ -163,7 +164,7 @@ fn story() -> Result<()> {
     let mnt_ns = NsId::current("mnt")?;
     ns::ensure_new(mnt_before, mnt_ns)?;
     mountinfo::make_root_private()?;
-    println!(
+    say!(
         "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, then \
          mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): no mount made here \
          reaches the host, all die with this namespace"
@@ -171,19 +172,38 @@ fn story() -> Result<()> {
     // ANCHOR_END: private
 
     // ANCHOR: target
-    // Not the slides' /home/acs/my_uts_namespace, but a directory of our own.
-    // The target must exist, and be a file: a bind mount covers a file with a
-    // file (or a directory with a directory).
-    let dir = PersistDir::create()?;
-    println!(
-        "process {me}: mkdtemp -> {}, and an empty file {} to bind onto",
-        dir.path.display(),
-        dir.uts_file.display()
+    // Not the slides' /home/acs/my_uts_namespace, but a directory of our own
+    // with a tmpfs on it, which exists only in this mount namespace: the file
+    // lives on it, so even SIGKILL leaves nothing but an empty directory
+    // (that a later run removes: see workbook::cleanup). The target must
+    // exist, and be a file: a bind mount covers a file with a file (or a
+    // directory with a directory).
+    let dir = cleanup::TempDir::new("ch06-persist")?;
+    let tmpfs = cleanup::Mount::new(dir.path(), || {
+        mount(
+            Some("tmpfs"),
+            dir.path(),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=1M"),
+        )
+        .call(|| format!("mount(\"tmpfs\", {}, \"tmpfs\")", dir.path().display()))
+    })?;
+    let uts_file = dir.path().join("uts");
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&uts_file)
+        .call(|| format!("open({}, O_CREAT | O_EXCL)", uts_file.display()))?;
+    say!(
+        "process {me}: mkdtemp -> {}, a tmpfs on it, and an empty file {} to bind onto",
+        dir.path().display(),
+        uts_file.display()
     );
     // ANCHOR_END: target
 
     let host_uts = NsId::current("uts")?;
-    println!(
+    say!(
         "process {me} (parent): in {host_uts}, hostname \"{}\"",
         ns::hostname()?
     );
@@ -192,19 +212,19 @@ fn story() -> Result<()> {
     // Process A makes a UTS namespace and binds it onto the file. It shares
     // our mount namespace (fork(2) without CLONE_NEWNS), so its mount is ours.
     let a = process::fork_child(&[], || {
-        persist_new_uts(&dir.uts_file, DEFAULT_HOSTNAME, host_uts, " (A)")
+        persist_new_uts(&uts_file, DEFAULT_HOSTNAME, host_uts, " (A)")
     })?;
     let a_pid = a.pid();
     a.wait()?;
     // A is gone, and no other process ever entered its namespace. Yet the
     // file still is that namespace: stat(2) gives its identity.
-    let held = NsId::of_file("uts", &dir.uts_file)?;
-    println!(
+    let held = NsId::of_file("uts", &uts_file)?;
+    say!(
         "process {me}: reaped process {a_pid}; no process is in its namespace now, yet"
     );
-    println!(
+    say!(
         "  stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): the bind mount holds it",
-        dir.uts_file.display(),
+        uts_file.display(),
         major(held.dev),
         minor(held.dev),
         held.ino
@@ -216,7 +236,7 @@ fn story() -> Result<()> {
     // through the file: the slides' open + setns "in another process".
     let b = process::fork_child(&[], || {
         let b = std::process::id();
-        let uts_file = &dir.uts_file;
+        let uts_file = &uts_file;
         let ns_fd =
             open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
@@ -224,7 +244,7 @@ fn story() -> Result<()> {
         // the kernel says EINVAL if the file is a namespace of another type.
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
             .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
-        println!(
+        say!(
             "process {b} (B): open(\"{}\") + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
             uts_file.display(),
             NsId::current("uts")?,
@@ -234,21 +254,27 @@ fn story() -> Result<()> {
     })?;
     let b_pid = b.pid();
     b.wait()?;
-    println!("process {me}: reaped process {b_pid}");
+    say!("process {me}: reaped process {b_pid}");
     // ANCHOR_END: join
 
     // ANCHOR: release
     // umount2(2) drops the bind mount: the last reference to the namespace,
-    // which the kernel then frees. The guard would do the same on an error
-    // path; here each step is checked and told.
-    dir.unmount()?;
-    println!(
+    // which the kernel then frees. On an error path the tmpfs guard's
+    // umount2(MNT_DETACH) would take it along (a lazy unmount detaches every
+    // mount below too, umount(2)); here each step is checked and told.
+    umount2(&uts_file, MntFlags::empty())
+        .call(|| format!("umount2({}, 0)", uts_file.display()))?;
+    say!(
         "process {me}: umount2(\"{}\", 0): the last reference to {held} is gone; the kernel frees it",
-        dir.uts_file.display()
+        uts_file.display()
     );
-    let removed = dir.remove()?;
-    println!("process {me}: removed {}", removed.display());
-    println!(
+    // The file, its tmpfs and the directory: each guard undoes its own.
+    fs::remove_file(&uts_file).call(|| format!("unlink({})", uts_file.display()))?;
+    tmpfs.unmount()?;
+    let removed = dir.path().to_owned();
+    dir.remove()?;
+    say!("process {me}: removed {}", removed.display());
+    say!(
         "process {me} (parent): still in {}, hostname \"{}\"",
         NsId::current("uts")?,
         ns::hostname()?
@@ -273,7 +299,7 @@ pub(crate) fn persist_new_uts(
     // Never sethostname in a namespace we did not just make: it would be the host's.
     ns::ensure_new(host_uts, uts_ns)?;
     sethostname(hostname).call(|| format!("sethostname(\"{hostname}\")"))?;
-    println!(
+    say!(
         "process {me}{who}: unshare(CLONE_NEWUTS) -> {uts_ns}; hostname \"{hostname}\""
     );
 
@@ -287,7 +313,7 @@ pub(crate) fn persist_new_uts(
         None::<&str>,
     )
     .call(|| format!("mount(\"{NS_FILE}\", \"{}\", MS_BIND)", file.display()))?;
-    println!(
+    say!(
         "process {me}{who}: mount(\"{NS_FILE}\", \"{}\", NULL, MS_BIND, NULL), \
          then exits",
         file.display()
@@ -346,63 +372,4 @@ fn needs_initial_user_ns(command: &str) -> Result<()> {
 
 pub(crate) fn file_type(mode: libc::mode_t) -> SFlag {
     SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits())
-}
-
-/// The story's temporary directory and the file in it that the namespace is
-/// bound onto. Dropped on an error path, it unmounts the file and removes
-/// both, whatever failed. (The mount dies with the story's private mount
-/// namespace anyway; the directory on the host's /tmp would not.)
-#[derive(Debug)]
-struct PersistDir {
-    path: PathBuf,
-    uts_file: PathBuf,
-    removed: bool,
-}
-
-impl PersistDir {
-    fn create() -> Result<PersistDir> {
-        let template = "/tmp/ch06-persist.XXXXXX";
-        let path = mkdtemp(template).call(|| format!("mkdtemp({template})"))?;
-        let dir = PersistDir {
-            uts_file: path.join("uts"),
-            path,
-            removed: false,
-        };
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&dir.uts_file)
-            .call(|| {
-                format!("open({}, O_CREAT | O_EXCL)", dir.uts_file.display())
-            })?;
-        Ok(dir)
-    }
-
-    fn unmount(&self) -> Result<()> {
-        umount2(&self.uts_file, MntFlags::empty())
-            .call(|| format!("umount2({}, 0)", self.uts_file.display()))
-    }
-
-    /// Remove the (unmounted) file and the directory; returns the directory.
-    fn remove(mut self) -> Result<PathBuf> {
-        fs::remove_file(&self.uts_file)
-            .call(|| format!("unlink({})", self.uts_file.display()))?;
-        fs::remove_dir(&self.path)
-            .call(|| format!("rmdir({})", self.path.display()))?;
-        self.removed = true;
-        Ok(self.path.clone())
-    }
-}
-
-impl Drop for PersistDir {
-    fn drop(&mut self) {
-        if self.removed {
-            return;
-        }
-        // MNT_DETACH: unmount even if something still uses it. This is our
-        // own file in our own mount namespace; an error means "not mounted".
-        let _ = umount2(&self.uts_file, MntFlags::MNT_DETACH);
-        let _ = fs::remove_file(&self.uts_file);
-        let _ = fs::remove_dir(&self.path);
-    }
 }

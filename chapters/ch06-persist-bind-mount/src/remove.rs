@@ -17,6 +17,7 @@ use nix::sys::stat::{Mode, SFlag, fstat, lstat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::say;
 use workbook::{Error, Result, mountinfo, process};
 
 use crate::file_type;
@@ -51,7 +52,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         // Closed at the end of this statement: an open file on a mount makes
         // umount2 fail with EBUSY.
         let uts_ns = open_uts_ns_file(&file)?.1;
-        println!(
+        say!(
             "process {me}: {} is an nsfs mount point (in /proc/self/mountinfo) of {uts_ns}",
             file.display()
         );
@@ -60,7 +61,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         // follow it.
         umount2(&file, MntFlags::UMOUNT_NOFOLLOW)
             .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
-        println!(
+        say!(
             "process {me}: umount2(\"{}\", UMOUNT_NOFOLLOW): the bind mount no longer \
              holds {uts_ns}; with no process or fd left in it, the kernel frees it",
             file.display()
@@ -82,7 +83,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
     if !mounted {
         // What a create or remove killed by SIGKILL leaves (create's
         // signals held cover everything else).
-        println!(
+        say!(
             "process {me}: {} is no mount point, yet carries create's mark ({}=\"{}\"): a \
              create or remove was killed halfway; finishing the undo",
             file.display(),
@@ -158,7 +159,7 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
                  ip netns add), take it away yourself: umount PATH",
             ));
         };
-        println!(
+        say!(
             "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, / made private, \
              umount2({}) in this copy of the mount table only: beneath lies create's file, \
              {}=\"{}\"",
@@ -183,7 +184,7 @@ fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
     if mark == Mark::Made && empty_file {
         unlinkat(dir.fd(), dir.name.as_os_str(), UnlinkatFlags::NoRemoveDir)
             .call(|| format!("unlink({})", file.display()))?;
-        println!(
+        say!(
             "process {me}: removed the empty file {}, which create made",
             file.display()
         );
@@ -194,7 +195,7 @@ fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
         Mark::Found => "it was there before create",
         Mark::Made => "create made it, but it is no longer an empty regular file",
     };
-    println!(
+    say!(
         "process {me}: left {} in place ({why}); removexattr({}): create's mark is gone",
         file.display(),
         host::MARK

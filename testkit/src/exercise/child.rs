@@ -245,8 +245,7 @@ impl Parked {
         let pipes = process::channel().and_then(|a| Ok((a, process::channel()?)));
         let ((ready_tx, ready_rx), (release_tx, release_rx)) =
             self::setup("pipe()", pipes.map_err(|e| first_line(&e)))?;
-        let close = process::raw_ends(&[&release_tx], &[&ready_rx]);
-        let child = process::fork_child(&close, move || {
+        let child = process::fork_child(&[&release_tx, &ready_rx], move || {
             if let Err(sentence) = setup() {
                 emit("fail", &format!("a helper process of the test: {sentence}"));
                 return Err(workbook::Error::refused(sentence, ""));

@@ -1,0 +1,515 @@
+//! Undo-on-drop guards for what an example makes on the machine: a temporary
+//! directory ([`TempDir`]) and a mount ([`Mount`]). Each is undone on every
+//! path: by its explicit method on the story's path (which reports errors),
+//! when dropped on an error path, and when the process is interrupted.
+//!
+//! Interrupted: SIGINT (Ctrl-C), SIGTERM and SIGHUP run a handler that undoes
+//! every guard of this process, then restores the default action and raises
+//! the signal again, so the process still dies of it (the shell and the
+//! parent see what they expect). A signal handler may only call
+//! async-signal-safe functions (signal-safety(7)): no allocation, no lock, no
+//! stdio. So each guard prepares its path as a C string in advance and
+//! registers it in a static table of atomics; the handler only reads the
+//! table and calls getpid(2), umount2(2), rmdir(2), sigaction(2) and
+//! raise(3). All are in signal-safety(7)'s list but umount2, which is
+//! Linux's own: in glibc and musl it is the bare system call, with no lock
+//! and no allocation, as safe as rmdir. It acts only when
+//! getpid(2) is the process that registered the entry: a forked child (ch02's
+//! witness) inherits the table and must not undo its parent's things.
+//!
+//! SIGPIPE: Rust programs start with it ignored, so a write to a closed pipe
+//! returns EPIPE instead of killing the process; `say!` remembers it, the
+//! story runs to its end, the guards undo everything, and only then does
+//! `cli::main` die of SIGPIPE. A SIGPIPE sent with kill(1) is ignored.
+//!
+//! SIGKILL cannot be caught (signal(7)): nothing of this process runs. What
+//! it can and cannot leave:
+//! - a mount: never, provided the example mounts only in a mount namespace of
+//!   its own (ch02, ch06's story). The namespace, and every mount in it, is
+//!   freed when its last process exits, however it exits.
+//! - a temporary directory: yes, one empty directory per [`TempDir`], if
+//!   SIGKILL comes between mkdtemp(3) and rmdir(2) (whatever was written in
+//!   it lived on a tmpfs of that private mount namespace). Its name carries
+//!   its owner: `<chapter>.<pid namespace inode>.<pid>.<start time>.XXXXXX`.
+//!   [`TempDir::new`] first removes such directories of the same chapter
+//!   whose owner is provably gone (same PID namespace as ours, and no process
+//!   with that PID and that start time, field 22 of /proc/PID/stat), that are
+//!   ours (owner uid = our euid), and that are empty (rmdir(2), never a
+//!   recursive removal), and says so on stderr.
+//! - files written outside a private tmpfs, or mounts made in a namespace that
+//!   outlives the process: the examples make none.
+
+use std::ffi::{CString, c_char};
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::ptr;
+use std::sync::Once;
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, Ordering};
+
+use nix::mount::{MntFlags, umount2};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction,
+    sigprocmask,
+};
+use nix::unistd::{geteuid, mkdtemp};
+
+use crate::error::{Context, Error, Result};
+use crate::ns::NsId;
+
+/// The signals after which the guards are undone.
+const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// What the handler does with an entry of the table.
+const FREE: u8 = 0;
+/// Taken, being filled in: the handler skips it.
+const FILLING: u8 = 1;
+const UNMOUNT: u8 = 2;
+const RMDIR: u8 = 3;
+
+/// One registered undo: an action, a path (a leaked `CString`) and the PID of
+/// the process it belongs to.
+struct Entry {
+    action: AtomicU8,
+    owner: AtomicI32,
+    path: AtomicPtr<c_char>,
+}
+
+/// More than any example holds at once (ch06's story holds two).
+const ENTRIES: usize = 16;
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Entry = Entry {
+    action: AtomicU8::new(FREE),
+    owner: AtomicI32::new(0),
+    path: AtomicPtr::new(ptr::null_mut()),
+};
+static TABLE: [Entry; ENTRIES] = [EMPTY; ENTRIES];
+
+/// A handle on a registered entry: its index in the table.
+#[derive(Debug)]
+struct Registered(usize);
+
+fn register(action: u8, path: &Path) -> Result<Registered> {
+    install_handler();
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        Error::refused(format!("{} contains a NUL byte", path.display()), "")
+    })?;
+    for (index, entry) in TABLE.iter().enumerate() {
+        if entry
+            .action
+            .compare_exchange(FREE, FILLING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            entry.path.store(c_path.into_raw(), Ordering::SeqCst);
+            // Safety: getpid(2) cannot fail.
+            entry
+                .owner
+                .store(unsafe { libc::getpid() }, Ordering::SeqCst);
+            entry.action.store(action, Ordering::SeqCst);
+            return Ok(Registered(index));
+        }
+    }
+    Err(Error::refused(
+        format!("more than {ENTRIES} things to clean up at once"),
+        "a bug in the example: it should undo what it made before making more",
+    ))
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let entry = &TABLE[self.0];
+        // First the action, so a handler that runs from here on skips the
+        // entry; then the path can be freed. One thread, so the handler can
+        // only run between two of these steps, never during one.
+        entry.action.store(FILLING, Ordering::SeqCst);
+        let path = entry.path.swap(ptr::null_mut(), Ordering::SeqCst);
+        if !path.is_null() {
+            // Safety: made by `CString::into_raw` in `register`, and taken
+            // out of the table by the swap above, so freed once.
+            drop(unsafe { CString::from_raw(path) });
+        }
+        entry.action.store(FREE, Ordering::SeqCst);
+    }
+}
+
+/// Install the handler once, for each of [`SIGNALS`] whose action is still
+/// the default: a signal someone chose to ignore (nohup, `&` in a script)
+/// stays ignored.
+fn install_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let mut mask = SigSet::empty();
+        for signal in SIGNALS {
+            mask.add(signal);
+        }
+        // While the handler runs, the other signals wait: one cleanup.
+        let action = SigAction::new(
+            SigHandler::Handler(on_signal),
+            SaFlags::SA_RESTART,
+            mask,
+        );
+        for signal in SIGNALS {
+            // Safety: `on_signal` calls only async-signal-safe functions
+            // (signal-safety(7)) and reads the table through atomics.
+            let old = unsafe { sigaction(signal, &action) };
+            if let Ok(old) = old {
+                if matches!(old.handler(), SigHandler::SigIgn) {
+                    // Safety: restoring the action that was there.
+                    let _ = unsafe { sigaction(signal, &old) };
+                }
+            }
+        }
+    });
+}
+
+/// The handler: undo this process's entries (mounts first, then
+/// directories), then die of the signal as if there had been no handler.
+extern "C" fn on_signal(signal: libc::c_int) {
+    undo_all();
+    // Safety: sigaction(2) and raise(3) are async-signal-safe
+    // (signal-safety(7)); `default` is a zeroed sigaction with SIG_DFL (0)
+    // as its handler. The signal is blocked while its handler runs, so the
+    // raised one is delivered, with the default action (death), as soon as
+    // this handler returns.
+    unsafe {
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &default, ptr::null_mut());
+        libc::raise(signal);
+    }
+}
+
+/// Only async-signal-safe work: atomics, getpid, umount2, rmdir (see the
+/// module's doc).
+fn undo_all() {
+    // Safety: getpid(2) cannot fail and is async-signal-safe.
+    let me = unsafe { libc::getpid() };
+    for action in [UNMOUNT, RMDIR] {
+        for entry in &TABLE {
+            if entry.action.load(Ordering::SeqCst) != action
+                || entry.owner.load(Ordering::SeqCst) != me
+            {
+                continue;
+            }
+            let path = entry.path.load(Ordering::SeqCst);
+            if path.is_null() {
+                continue;
+            }
+            // Safety: a NUL-terminated string registered before the action
+            // was set, and freed only after the action is cleared, which the
+            // handler cannot interleave with (one thread).
+            unsafe {
+                match action {
+                    UNMOUNT => libc::umount2(path, libc::MNT_DETACH),
+                    _ => libc::rmdir(path),
+                };
+            }
+        }
+    }
+}
+
+/// Run `make` with SIGINT, SIGTERM and SIGHUP blocked, so that what it makes
+/// and its registration happen together or not at all: a signal waits until
+/// the guard exists, and its handler then undoes it.
+fn with_signals_blocked<T>(make: impl FnOnce() -> Result<T>) -> Result<T> {
+    let mut set = SigSet::empty();
+    for signal in SIGNALS {
+        set.add(signal);
+    }
+    let mut old = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))
+        .call(|| "sigprocmask(SIG_BLOCK)".into())?;
+    let made = make();
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    made
+}
+
+/// A directory made by mkdtemp(3) under `std::env::temp_dir()` ($TMPDIR, or
+/// /tmp), removed with rmdir(2) on every path. Never removed recursively: if
+/// it is not empty, what is in it is not ours to delete blindly.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+    // Dropped after `path` is used in `drop`; unregisters.
+    entry: Option<Registered>,
+}
+
+impl TempDir {
+    /// Remove what dead runs of `chapter` left (see the module's doc), then
+    /// make `$TMPDIR/<chapter>.<pidns>.<pid>.<start>.XXXXXX`.
+    pub fn new(chapter: &str) -> Result<TempDir> {
+        let me = Owner::current()?;
+        let parent = std::env::temp_dir();
+        remove_dead_runs(&parent, chapter, &me);
+        let template = parent.join(format!(
+            "{chapter}.{}.{}.{}.XXXXXX",
+            me.pid_ns, me.pid, me.start
+        ));
+        with_signals_blocked(|| {
+            let path = mkdtemp(&template)
+                .call(|| format!("mkdtemp(\"{}\")", template.display()))?;
+            match register(RMDIR, &path) {
+                Ok(entry) => Ok(TempDir {
+                    path,
+                    entry: Some(entry),
+                }),
+                Err(err) => {
+                    let _ = fs::remove_dir(&path);
+                    Err(err)
+                }
+            }
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// rmdir(2), with its error.
+    pub fn remove(mut self) -> Result<()> {
+        let removed = fs::remove_dir(&self.path)
+            .call(|| format!("rmdir(\"{}\")", self.path.display()));
+        // Removed or not, the story has reported it: no second try.
+        self.entry.take();
+        removed
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if self.entry.is_some() {
+            let _ = fs::remove_dir(&self.path);
+            self.entry.take();
+        }
+    }
+}
+
+/// A mount this process made on `target`, in a mount namespace of its own,
+/// unmounted on every path.
+#[derive(Debug)]
+pub struct Mount {
+    target: PathBuf,
+    entry: Option<Registered>,
+}
+
+impl Mount {
+    /// Call `mount` (which makes the mount on `target`) and take charge of
+    /// the result, with the signals held off in between so that no signal
+    /// finds the mount made and not yet known.
+    pub fn new(target: &Path, mount: impl FnOnce() -> Result<()>) -> Result<Mount> {
+        with_signals_blocked(|| {
+            let entry = register(UNMOUNT, target)?;
+            match mount() {
+                Ok(()) => Ok(Mount {
+                    target: target.to_owned(),
+                    entry: Some(entry),
+                }),
+                // `entry` is dropped: nothing to unmount.
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    /// umount2(target, 0), with its error.
+    pub fn unmount(mut self) -> Result<()> {
+        let done = umount2(&self.target, MntFlags::empty())
+            .call(|| format!("umount2(\"{}\", 0)", self.target.display()));
+        if done.is_ok() {
+            self.entry.take();
+        }
+        done
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if self.entry.is_some() {
+            // MNT_DETACH: gone from the namespace now, with every mount
+            // below it, even if something still uses it.
+            let _ = umount2(&self.target, MntFlags::MNT_DETACH);
+            self.entry.take();
+        }
+    }
+}
+
+/// Who owns a temporary directory, as its name records it.
+#[derive(Debug, PartialEq, Eq)]
+struct Owner {
+    /// The inode of the PID namespace the PID belongs to.
+    pid_ns: u64,
+    pid: i32,
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks
+    /// after boot. A PID is reused; a PID with its start time is not.
+    start: u64,
+}
+
+impl Owner {
+    fn current() -> Result<Owner> {
+        let pid = std::process::id() as i32;
+        let start = start_time(pid).ok_or_else(|| {
+            Error::refused(
+                format!("no start time in /proc/{pid}/stat"),
+                "is /proc mounted? (mount -t proc proc /proc)",
+            )
+        })?;
+        Ok(Owner {
+            pid_ns: NsId::current("pid")?.ino,
+            pid,
+            start,
+        })
+    }
+
+    /// `<chapter>.<pid_ns>.<pid>.<start>.XXXXXX` -> its owner.
+    fn from_name(name: &str, chapter: &str) -> Option<Owner> {
+        let rest = name.strip_prefix(chapter)?.strip_prefix('.')?;
+        let mut parts = rest.split('.');
+        let owner = Owner {
+            pid_ns: parts.next()?.parse().ok()?,
+            pid: parts.next()?.parse().ok()?,
+            start: parts.next()?.parse().ok()?,
+        };
+        let random = parts.next()?;
+        (random.len() == 6 && parts.next().is_none()).then_some(owner)
+    }
+
+    /// Provably gone: the owner's PID namespace is ours, /proc shows our PID
+    /// namespace (its `self` is our PID), and no process has that PID with
+    /// that start time. Anything else might be alive.
+    fn is_gone(&self, me: &Owner) -> bool {
+        let proc_is_ours = fs::read_link("/proc/self").is_ok_and(|link| {
+            link.as_os_str().as_bytes() == me.pid.to_string().as_bytes()
+        });
+        if self.pid_ns != me.pid_ns || !proc_is_ours {
+            return false;
+        }
+        match start_time(self.pid) {
+            Some(start) => start != self.start,
+            // No /proc/PID/stat: no such process, if /proc answers at all,
+            // which our own entry just showed.
+            None => !Path::new(&format!("/proc/{}", self.pid)).exists(),
+        }
+    }
+}
+
+/// Field 22 of /proc/PID/stat (proc_pid_stat(5)). Field 2 is the command in
+/// parentheses, which may itself hold spaces and parentheses: count from the
+/// last ')'.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    // After ')': field 3 is the first; field 22 the twentieth.
+    after_comm.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Remove the empty directories that dead runs of `chapter` left in
+/// `parent`, ours only; say so on stderr. Never fails: what it cannot prove
+/// dead, or cannot remove, it leaves.
+fn remove_dead_runs(parent: &Path, chapter: &str, me: &Owner) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let euid = geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name.to_str().and_then(|n| Owner::from_name(n, chapter))
+        else {
+            continue;
+        };
+        // lstat: a symlink is not a directory of ours.
+        let ours = fs::symlink_metadata(entry.path())
+            .is_ok_and(|m| m.is_dir() && m.uid() == euid);
+        if !ours || !owner.is_gone(me) {
+            continue;
+        }
+        let path = entry.path();
+        match fs::remove_dir(&path) {
+            Ok(()) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "process {}: removed {}, left by process {}, which is gone \
+                     (killed by SIGKILL?)",
+                    me.pid,
+                    path.display(),
+                    owner.pid
+                );
+            }
+            // Not empty, or no longer there: not ours to touch further.
+            Err(_) => continue,
+        }
+    }
+}
+
+/// For tests: the C string the handler would use, to prove paths survive.
+#[cfg(test)]
+fn registered_path(index: usize) -> Option<String> {
+    let path = TABLE[index].path.load(Ordering::SeqCst);
+    (!path.is_null()).then(|| {
+        // Safety: a registered CString, still in the table: not yet freed.
+        unsafe { std::ffi::CStr::from_ptr(path) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_their_owner() {
+        let owner = Owner::from_name(
+            "ch02-unshare.4026531836.42.9001.Ab3dE9",
+            "ch02-unshare",
+        );
+        assert_eq!(
+            owner,
+            Some(Owner {
+                pid_ns: 4026531836,
+                pid: 42,
+                start: 9001
+            })
+        );
+        for other in [
+            "ch02-unshare.Ab3dE9",
+            "ch02-unshare.1.2.3.Ab3dE9.x",
+            "ch02-unshare-x.1.2.3.Ab3dE9",
+            "ch06-persist.1.2.3.Ab3dE9",
+        ] {
+            assert_eq!(Owner::from_name(other, "ch02-unshare"), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        let me = Owner::current().expect("owner");
+        assert!(!me.is_gone(&me));
+        let reused = Owner {
+            start: me.start + 1,
+            ..Owner::current().expect("owner")
+        };
+        assert!(reused.is_gone(&me));
+        let elsewhere = Owner {
+            pid_ns: me.pid_ns + 1,
+            start: me.start + 1,
+            ..Owner::current().expect("owner")
+        };
+        assert!(
+            !elsewhere.is_gone(&me),
+            "another PID namespace is never provably gone"
+        );
+    }
+
+    #[test]
+    fn a_guard_registers_and_unregisters() {
+        let dir = std::env::temp_dir().join("workbook-cleanup-unit");
+        let entry = register(RMDIR, &dir).expect("register");
+        assert_eq!(registered_path(entry.0).as_deref(), dir.to_str());
+        let index = entry.0;
+        drop(entry);
+        assert_eq!(registered_path(index), None);
+    }
+}
