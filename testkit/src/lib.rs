@@ -22,7 +22,6 @@ pub mod host;
 pub mod limit;
 mod run;
 mod run_dir;
-mod scratch;
 mod skip;
 #[cfg(feature = "suite")]
 pub mod suite;

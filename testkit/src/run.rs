@@ -13,7 +13,6 @@ use std::process::Output;
 use assert_cmd::assert::OutputAssertExt;
 
 use crate::host::{HostState, RunDir, host_hostname};
-use crate::scratch::ScratchDir;
 use crate::{limit, skip};
 
 /// The user nobody (uid and gid 65534), who stands for a learner without root
@@ -283,13 +282,14 @@ impl Ran {
 }
 
 /// A copy of a binary in a fresh 0755 directory under /tmp, which any user can
-/// reach; removed when dropped. The directory is a [`ScratchDir`]: one a
-/// SIGKILLed run left is removed by a later run once its owner is gone.
+/// reach and none but us can add to; removed when dropped. The directory is a
+/// [`RunDir`]: one a SIGKILLed run left is removed by a later run once its
+/// owner is gone.
 #[derive(Debug)]
 pub(crate) struct PublicCopy {
     // Field order is drop order: the path, then the directory holding it.
     pub(crate) path: PathBuf,
-    _dir: ScratchDir,
+    _dir: RunDir,
 }
 
 impl PublicCopy {
@@ -298,7 +298,7 @@ impl PublicCopy {
     }
 
     pub(crate) fn try_of(binary: &Path) -> Result<PublicCopy, String> {
-        let dir = ScratchDir::new()?;
+        let dir = RunDir::with_mode(0o755)?;
         let name = binary.file_name().ok_or("the binary has no file name")?;
         let path = dir.path().join(name);
         // cp(1) writes the copy, not this process: a file this process held

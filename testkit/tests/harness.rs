@@ -56,9 +56,10 @@ fn scratch(name: &str) -> PathBuf {
         .unwrap()
 }
 
-/// The runner's directories: `/tmp/workbook-test-<pid>-...`.
+/// The runner's directories: `/tmp/workbook-run.<pid namespace>.<pid>.…`.
 fn run_dirs_of(pid: u32) -> Vec<String> {
-    let prefix = format!("workbook-test-{pid}-");
+    let pid_ns = workbook::ns::NsId::current("pid").unwrap().ino;
+    let prefix = format!("workbook-run.{pid_ns}.{pid}.");
     fs::read_dir("/tmp")
         .unwrap()
         .flatten()

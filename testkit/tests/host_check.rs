@@ -156,7 +156,7 @@ fn what_a_killed_run_left_is_removed_by_the_next() {
     // A process that is gone: its PID, and a start time it never had.
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     gone.wait().unwrap();
-    let template = format!("/tmp/workbook-run.{pid_ns}-{}-1.XXXXXX", gone.id());
+    let template = format!("/tmp/workbook-run.{pid_ns}.{}.1.XXXXXX", gone.id());
     let left = nix::unistd::mkdtemp(template.as_str()).unwrap();
     fs::write(left.join("file"), "").unwrap();
     let root = nix::unistd::geteuid().is_root();

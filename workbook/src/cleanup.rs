@@ -30,12 +30,12 @@
 //! - a temporary directory: yes, one empty directory per [`TempDir`], if
 //!   SIGKILL comes between mkdtemp(3) and rmdir(2) (whatever was written in
 //!   it lived on a tmpfs of that private mount namespace). Its name carries
-//!   its owner: `<chapter>.<pid namespace inode>.<pid>.<start time>.XXXXXX`.
-//!   [`TempDir::new`] first removes such directories of the same chapter
-//!   whose owner is provably gone (same PID namespace as ours, and no process
-//!   with that PID and that start time, field 22 of /proc/PID/stat), that are
-//!   ours (owner uid = our euid), and that are empty (rmdir(2), never a
-//!   recursive removal), and says so on stderr.
+//!   its owner: `<chapter>.<pid namespace inode>.<pid>.<start time>.XXXXXX`
+//!   ([`crate::owner`]). [`TempDir::new`] first removes such directories of
+//!   the same chapter whose owner is provably gone (same PID namespace as
+//!   ours, and no process with that PID and that start time, field 22 of
+//!   /proc/PID/stat), that are ours (owner uid = our euid), and that are
+//!   empty (rmdir(2), never a recursive removal), and says so on stderr.
 //! - files written outside a private tmpfs, or mounts made in a namespace that
 //!   outlives the process: the examples make none.
 
@@ -43,7 +43,6 @@ use std::ffi::{CString, c_char};
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Once;
@@ -54,10 +53,10 @@ use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction,
     sigprocmask,
 };
-use nix::unistd::{geteuid, mkdtemp};
+use nix::unistd::mkdtemp;
 
 use crate::error::{Context, Error, Result};
-use crate::ns::NsId;
+use crate::owner::{self, Owner};
 
 /// The signals after which the guards are undone.
 const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
@@ -241,13 +240,10 @@ impl TempDir {
     /// Remove what dead runs of `chapter` left (see the module's doc), then
     /// make `$TMPDIR/<chapter>.<pidns>.<pid>.<start>.XXXXXX`.
     pub fn new(chapter: &str) -> Result<TempDir> {
-        let me = Owner::current()?;
+        let me = Owner::me()?;
         let parent = std::env::temp_dir();
-        remove_dead_runs(&parent, chapter, &me);
-        let template = parent.join(format!(
-            "{chapter}.{}.{}.{}.XXXXXX",
-            me.pid_ns, me.pid, me.start
-        ));
+        remove_dead_runs(&parent, chapter);
+        let template = me.template(&parent, chapter);
         with_signals_blocked(|| {
             let path = mkdtemp(&template)
                 .call(|| format!("mkdtemp(\"{}\")", template.display()))?;
@@ -335,109 +331,22 @@ impl Drop for Mount {
     }
 }
 
-/// Who owns a temporary directory, as its name records it.
-#[derive(Debug, PartialEq, Eq)]
-struct Owner {
-    /// The inode of the PID namespace the PID belongs to.
-    pid_ns: u64,
-    pid: i32,
-    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks
-    /// after boot. A PID is reused; a PID with its start time is not.
-    start: u64,
-}
-
-impl Owner {
-    fn current() -> Result<Owner> {
-        let pid = std::process::id() as i32;
-        let start = start_time(pid).ok_or_else(|| {
-            Error::refused(
-                format!("no start time in /proc/{pid}/stat"),
-                "is /proc mounted? (mount -t proc proc /proc)",
-            )
-        })?;
-        Ok(Owner {
-            pid_ns: NsId::current("pid")?.ino,
-            pid,
-            start,
-        })
-    }
-
-    /// `<chapter>.<pid_ns>.<pid>.<start>.XXXXXX` -> its owner.
-    fn from_name(name: &str, chapter: &str) -> Option<Owner> {
-        let rest = name.strip_prefix(chapter)?.strip_prefix('.')?;
-        let mut parts = rest.split('.');
-        let owner = Owner {
-            pid_ns: parts.next()?.parse().ok()?,
-            pid: parts.next()?.parse().ok()?,
-            start: parts.next()?.parse().ok()?,
-        };
-        let random = parts.next()?;
-        (random.len() == 6 && parts.next().is_none()).then_some(owner)
-    }
-
-    /// Provably gone: the owner's PID namespace is ours, /proc shows our PID
-    /// namespace (its `self` is our PID), and no process has that PID with
-    /// that start time. Anything else might be alive.
-    fn is_gone(&self, me: &Owner) -> bool {
-        let proc_is_ours = fs::read_link("/proc/self").is_ok_and(|link| {
-            link.as_os_str().as_bytes() == me.pid.to_string().as_bytes()
-        });
-        if self.pid_ns != me.pid_ns || !proc_is_ours {
-            return false;
-        }
-        match start_time(self.pid) {
-            Some(start) => start != self.start,
-            // No /proc/PID/stat: no such process, if /proc answers at all,
-            // which our own entry just showed.
-            None => !Path::new(&format!("/proc/{}", self.pid)).exists(),
-        }
-    }
-}
-
-/// Field 22 of /proc/PID/stat (proc_pid_stat(5)). Field 2 is the command in
-/// parentheses, which may itself hold spaces and parentheses: count from the
-/// last ')'.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    // After ')': field 3 is the first; field 22 the twentieth.
-    after_comm.split_whitespace().nth(19)?.parse().ok()
-}
-
 /// Remove the empty directories that dead runs of `chapter` left in
-/// `parent`, ours only; say so on stderr. Never fails: what it cannot prove
-/// dead, or cannot remove, it leaves.
-fn remove_dead_runs(parent: &Path, chapter: &str, me: &Owner) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    let euid = geteuid().as_raw();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(owner) = name.to_str().and_then(|n| Owner::from_name(n, chapter))
-        else {
-            continue;
-        };
-        // lstat: a symlink is not a directory of ours.
-        let ours = fs::symlink_metadata(entry.path())
-            .is_ok_and(|m| m.is_dir() && m.uid() == euid);
-        if !ours || !owner.is_gone(me) {
-            continue;
-        }
-        let path = entry.path();
-        match fs::remove_dir(&path) {
-            Ok(()) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "process {}: removed {}, left by process {}, which is gone \
-                     (killed by SIGKILL?)",
-                    me.pid,
-                    path.display(),
-                    owner.pid
-                );
-            }
-            // Not empty, or no longer there: not ours to touch further.
-            Err(_) => continue,
+/// `parent` (see [`owner::left_by_the_gone`]); say so on stderr. Never
+/// fails: what it cannot prove dead, or cannot remove, it leaves.
+fn remove_dead_runs(parent: &Path, chapter: &str) {
+    for (path, owner) in owner::left_by_the_gone(parent, chapter) {
+        // rmdir(2): not empty, or no longer there, is not ours to touch
+        // further.
+        if fs::remove_dir(&path).is_ok() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "process {}: removed {}, left by process {}, which is gone \
+                 (killed by SIGKILL?)",
+                std::process::id(),
+                path.display(),
+                owner.pid
+            );
         }
     }
 }
@@ -458,50 +367,6 @@ fn registered_path(index: usize) -> Option<String> {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_carry_their_owner() {
-        let owner = Owner::from_name(
-            "ch02-unshare.4026531836.42.9001.Ab3dE9",
-            "ch02-unshare",
-        );
-        assert_eq!(
-            owner,
-            Some(Owner {
-                pid_ns: 4026531836,
-                pid: 42,
-                start: 9001
-            })
-        );
-        for other in [
-            "ch02-unshare.Ab3dE9",
-            "ch02-unshare.1.2.3.Ab3dE9.x",
-            "ch02-unshare-x.1.2.3.Ab3dE9",
-            "ch06-persist.1.2.3.Ab3dE9",
-        ] {
-            assert_eq!(Owner::from_name(other, "ch02-unshare"), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn this_process_is_alive() {
-        let me = Owner::current().expect("owner");
-        assert!(!me.is_gone(&me));
-        let reused = Owner {
-            start: me.start + 1,
-            ..Owner::current().expect("owner")
-        };
-        assert!(reused.is_gone(&me));
-        let elsewhere = Owner {
-            pid_ns: me.pid_ns + 1,
-            start: me.start + 1,
-            ..Owner::current().expect("owner")
-        };
-        assert!(
-            !elsewhere.is_gone(&me),
-            "another PID namespace is never provably gone"
-        );
-    }
 
     #[test]
     fn a_guard_registers_and_unregisters() {

@@ -9,6 +9,8 @@
 //! - [`hint`]: that "what to do", which `workbook doctor` prints too;
 //! - [`cleanup`]: temporary directories and mounts undone on every path,
 //!   Ctrl-C and SIGTERM included;
+//! - [`owner`]: names that say which process a directory belongs to, and
+//!   whether that process is provably gone;
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
 //! - [`say!`]: the story's lines on stdout, never a panic on a closed pipe;
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
@@ -41,6 +43,8 @@ pub mod mountinfo;
 pub mod normalize;
 #[cfg(target_os = "linux")]
 pub mod ns;
+#[cfg(target_os = "linux")]
+pub mod owner;
 #[cfg(target_os = "linux")]
 pub mod process;
 pub mod root_cases;

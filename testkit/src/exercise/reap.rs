@@ -17,7 +17,7 @@
 //! - The case's process gets PR_SET_PDEATHSIG(SIGKILL) before exec: if the
 //!   runner is SIGKILLed, which nothing can catch, the kernel kills the case.
 //!   Its own children are then re-parented to init and may live on; the
-//!   runner's directories are swept by a later run (see `scratch`).
+//!   runner's directories are swept by a later run (see `run_dir`).
 //! - Not a PID namespace per case: PIDs the case reports (a child, a helper)
 //!   would then be numbers of another namespace, and the checks read
 //!   `/proc/PID` with them.

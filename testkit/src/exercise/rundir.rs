@@ -1,9 +1,9 @@
 //! The run's own directory, a directory per case in it, and the host check
 //! that judges only what this run could have done.
 //!
-//! The runner makes `/tmp/workbook-test-<owner>.XXXXXX` (see `scratch`) and,
-//! for each case, a directory in it owned by the case's uid, passed as
-//! `TMPDIR` and `WORKBOOK_CASE_DIR`. After the case (every process of it
+//! The runner makes a 0755 `/tmp/workbook-run.<owner>.XXXXXX` (testkit's
+//! `RunDir`, see `run_dir`) and, for each case, a directory in it owned by
+//! the case's uid, passed as `TMPDIR` and `WORKBOOK_CASE_DIR`. After the case (every process of it
 //! killed and reaped), it looks at three things only, so that another run,
 //! another test or another user on the machine cannot fail this one:
 //! - the hostname of its own UTS namespace (the host's): changed, it is set
@@ -20,13 +20,12 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, chown};
 use std::path::{Path, PathBuf};
 
-use nix::mount::{MntFlags, umount2};
-
-use crate::scratch::{ScratchDir, mounts_under, remove_unmounted};
+use crate::run_dir::{self, remove_unmounted};
 
 #[derive(Debug)]
 pub(super) struct RunDir {
-    dir: ScratchDir,
+    /// 0755: uid 65534 reaches its case's directory, and adds nothing here.
+    dir: run_dir::RunDir,
     cases: usize,
 }
 
@@ -39,7 +38,7 @@ pub(super) struct Before {
 impl RunDir {
     pub(super) fn new() -> Result<RunDir, String> {
         Ok(RunDir {
-            dir: ScratchDir::new()?,
+            dir: run_dir::RunDir::with_mode(0o755)?,
             cases: 0,
         })
     }
@@ -107,16 +106,13 @@ fn restore_hostname(was: &str) -> Option<String> {
     ))
 }
 
-/// Detach every mount under `dir`, last made first (a mount stacked on
-/// another, or made inside it, goes before it).
+/// Detach every mount under `dir` ([`run_dir::detach_mounts`]), each said.
 fn detach_mounts(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    for mount in mounts_under(dir).iter().rev() {
+    for (mount, done) in run_dir::detach_mounts(dir) {
         let at = mount.mount_point.display();
-        let undone = match umount2(&mount.mount_point, MntFlags::MNT_DETACH) {
+        let undone = match done {
             Ok(()) => "the harness detached it".to_owned(),
-            // EINVAL: already gone with a mount above it.
-            Err(nix::errno::Errno::EINVAL) => "the harness detached it".to_owned(),
             Err(errno) => format!("detaching it failed ({errno})"),
         };
         found.push(format!(
