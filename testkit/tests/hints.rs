@@ -288,7 +288,16 @@ fn a_chroot_is_named_as_the_cause() {
     for file in &files {
         let inside = root.join(file.strip_prefix("/").expect("an absolute path"));
         fs::create_dir_all(inside.parent().expect("a folder")).expect("mkdir");
-        fs::copy(file, &inside).expect("copy into the chroot");
+        // cp(1), not fs::copy: a file this process held open for writing
+        // would be inherited by a child another test thread forks, and
+        // exec of it would then fail with ETXTBSY.
+        let copied = Command::new("cp")
+            .arg("--")
+            .arg(file)
+            .arg(&inside)
+            .status()
+            .expect("start cp");
+        assert!(copied.success(), "cp {} failed", file.display());
         fs::set_permissions(&inside, fs::Permissions::from_mode(0o755))
             .expect("chmod");
     }

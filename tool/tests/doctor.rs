@@ -249,7 +249,16 @@ impl RunDir {
 
     fn copy(&self, binary: &Path) -> PathBuf {
         let to = self.dir.join(binary.file_name().expect("a file name"));
-        fs::copy(binary, &to).expect("copy the binary");
+        // cp(1), not fs::copy: a file this process held open for writing
+        // would be inherited by a child another test thread forks, and exec
+        // of the copy would then fail with ETXTBSY.
+        let copied = std::process::Command::new("cp")
+            .arg("--")
+            .arg(binary)
+            .arg(&to)
+            .status()
+            .expect("start cp");
+        assert!(copied.success(), "cp {} failed", binary.display());
         to
     }
 }
