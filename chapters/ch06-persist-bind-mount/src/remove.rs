@@ -160,9 +160,10 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
             ));
         };
         say!(
-            "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, / made private, \
-             umount2({}) in this copy of the mount table only: beneath lies create's file, \
-             {}=\"{}\"",
+            "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, \
+             mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL),\n  umount2(\"{0}\", \
+             UMOUNT_NOFOLLOW) in this copy of the mount table only: beneath lies create's \
+             file, getxattr(\"{0}\", \"{1}\") -> \"{2}\"",
             file.display(),
             host::MARK,
             mark.value()
@@ -196,7 +197,8 @@ fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
         Mark::Made => "create made it, but it is no longer an empty regular file",
     };
     say!(
-        "process {me}: left {} in place ({why}); removexattr({}): create's mark is gone",
+        "process {me}: left {0} in place ({why}); removexattr(\"/proc/self/fd/N\", \"{1}\"), \
+         N open on {0}: create's mark is gone",
         file.display(),
         host::MARK
     );
