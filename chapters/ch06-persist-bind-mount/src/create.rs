@@ -42,7 +42,7 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let target = CreateTarget::prepare(&dir)?;
     let file = &dir.file;
     say!(
-        "process {me}: flock(fd of \"{}\", LOCK_EX | LOCK_NB), and SIGINT, SIGTERM, SIGHUP, \
+        "process {me}: flock(fd of \"{}\", LOCK_EX | LOCK_NB), and SIGINT, SIGTERM, SIGHUP,\n  \
          SIGQUIT held until done: no other create or remove in that directory, no Ctrl-C \
          halfway",
         dir.path.display()
@@ -62,8 +62,8 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     child.wait()?;
     let held = target.mounted(host_uts)?;
     say!(
-        "process {me}: reaped process {pid}; stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): \
-         the bind mount holds it",
+        "process {me}: reaped process {pid};\n  stat(\"{}\") -> {held} (st_dev {}:{}, \
+         st_ino {}): the bind mount holds it",
         file.display(),
         major(held.dev),
         minor(held.dev),
@@ -115,8 +115,8 @@ fn persist_onto(
         )
     })?;
     say!(
-        "process {me}: mount(\"{NS_FILE}\", \"/proc/self/fd/N\", NULL, MS_BIND, NULL), N open \
-         on {}; then exits",
+        "process {me}: mount(\"{NS_FILE}\", \"/proc/self/fd/N\", NULL, MS_BIND, NULL),\n  \
+         N open on {}; then exits",
         file.display()
     );
     Ok(())
@@ -191,7 +191,7 @@ impl<'a> CreateTarget<'a> {
             ino: st.st_ino,
             mark: Mark::Found,
             told: format!(
-                "{} is an empty regular file and no mount point; fsetxattr(fd, \"{}\", \
+                "{} is an empty regular file and no mount point;\n  fsetxattr(fd, \"{}\", \
                  \"found\", XATTR_CREATE): create did not make it, so remove will leave it",
                 file.display(),
                 host::MARK
@@ -226,9 +226,9 @@ impl<'a> CreateTarget<'a> {
             ino: st.st_ino,
             mark: Mark::Made,
             told: format!(
-                "open(\"{0}\", O_TMPFILE | O_WRONLY, 0644) -> fd, fsetxattr(fd, \"{1}\", \
-                 \"made\", XATTR_CREATE),\n  linkat(fd, \"\", fd of \"{0}\", \"{2}\", AT_EMPTY_PATH): the \
-                 empty file {3} appears already marked as create's",
+                "open(\"{0}\", O_TMPFILE | O_WRONLY, 0644) -> fd,\n  fsetxattr(fd, \"{1}\", \
+                 \"made\", XATTR_CREATE),\n  linkat(fd, \"\", fd of \"{0}\", \"{2}\", AT_EMPTY_PATH): \
+                 the empty file {3} appears, already marked",
                 dir.path.display(),
                 host::MARK,
                 Path::new(name).display(),
