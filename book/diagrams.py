@@ -233,7 +233,8 @@ def ch06():
     s.ns_box("uts:[B]", ["the last reference is gone:", "freed by the kernel"],
              [], GREY, faint_box=True)
     s.note(["All in a private mount namespace of the",
-            "example's own: the host never sees it."])
+            "example's own, on a tmpfs that exists only",
+            "there: the host never sees it."])
     return s
 
 

@@ -42,8 +42,9 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     let target = CreateTarget::prepare(&dir)?;
     let file = &dir.file;
     say!(
-        "process {me}: flock({}, LOCK_EX | LOCK_NB) and SIGINT, SIGTERM, SIGHUP, SIGQUIT held \
-         until done: no other create or remove in that directory, no Ctrl-C halfway",
+        "process {me}: flock(fd of \"{}\", LOCK_EX | LOCK_NB), and SIGINT, SIGTERM, SIGHUP,\n  \
+         SIGQUIT held until done: no other create or remove in that directory, no Ctrl-C \
+         halfway",
         dir.path.display()
     );
     say!("process {me}: {}", target.told);
@@ -61,8 +62,8 @@ pub(crate) fn create(path: &Path, hostname: &str) -> Result<()> {
     child.wait()?;
     let held = target.mounted(host_uts)?;
     say!(
-        "process {me}: reaped process {pid}; stat(\"{}\") -> {held} (st_dev {}:{}, st_ino {}): \
-         the bind mount holds it",
+        "process {me}: reaped process {pid};\n  stat(\"{}\") -> {held} (st_dev {}:{}, \
+         st_ino {}): the bind mount holds it",
         file.display(),
         major(held.dev),
         minor(held.dev),
@@ -108,14 +109,14 @@ fn persist_onto(
     )
     .call(|| {
         format!(
-            "mount(\"{NS_FILE}\", \"{}\" ({}), MS_BIND)",
+            "mount(\"{NS_FILE}\", \"{}\" ({}), NULL, MS_BIND, NULL)",
             target.display(),
             file.display()
         )
     })?;
     say!(
-        "process {me}: mount(\"{NS_FILE}\", \"/proc/self/fd/N\", MS_BIND), N open on {}; \
-         then exits",
+        "process {me}: mount(\"{NS_FILE}\", \"/proc/self/fd/N\", NULL, MS_BIND, NULL),\n  \
+         N open on {}; then exits",
         file.display()
     );
     Ok(())
@@ -190,8 +191,8 @@ impl<'a> CreateTarget<'a> {
             ino: st.st_ino,
             mark: Mark::Found,
             told: format!(
-                "{} is an empty regular file and no mount point; fsetxattr({}, \"found\"): \
-                 create did not make it, so remove will leave it",
+                "{} is an empty regular file and no mount point;\n  fsetxattr(fd, \"{}\", \
+                 \"found\", XATTR_CREATE): create did not make it, so remove will leave it",
                 file.display(),
                 host::MARK
             ),
@@ -225,10 +226,12 @@ impl<'a> CreateTarget<'a> {
             ino: st.st_ino,
             mark: Mark::Made,
             told: format!(
-                "open({}, O_TMPFILE), fsetxattr({}, \"made\"), linkat -> {}: the empty file \
-                 appears already marked as create's",
+                "open(\"{0}\", O_TMPFILE | O_WRONLY, 0644) -> fd,\n  fsetxattr(fd, \"{1}\", \
+                 \"made\", XATTR_CREATE),\n  linkat(fd, \"\", fd of \"{0}\", \"{2}\", AT_EMPTY_PATH): \
+                 the empty file {3} appears, already marked",
                 dir.path.display(),
                 host::MARK,
+                Path::new(name).display(),
                 file.display()
             ),
             kept: false,

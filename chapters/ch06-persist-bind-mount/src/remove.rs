@@ -63,7 +63,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
             .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
         say!(
             "process {me}: umount2(\"{}\", UMOUNT_NOFOLLOW): the bind mount no longer \
-             holds {uts_ns}; with no process or fd left in it, the kernel frees it",
+             holds {uts_ns};\n  with no process or fd left in it, the kernel frees it",
             file.display()
         );
     }
@@ -84,7 +84,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         // What a create or remove killed by SIGKILL leaves (create's
         // signals held cover everything else).
         say!(
-            "process {me}: {} is no mount point, yet carries create's mark ({}=\"{}\"): a \
+            "process {me}: {} is no mount point, yet carries create's mark ({}=\"{}\"):\n  a \
              create or remove was killed halfway; finishing the undo",
             file.display(),
             host::MARK,
@@ -160,9 +160,10 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
             ));
         };
         say!(
-            "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns}, / made private, \
-             umount2({}) in this copy of the mount table only: beneath lies create's file, \
-             {}=\"{}\"",
+            "process {me}: unshare(CLONE_NEWNS): {mnt_before} -> {mnt_ns},\n  \
+             mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL),\n  umount2(\"{0}\", \
+             UMOUNT_NOFOLLOW) in this copy of the mount table only;\n  beneath lies create's \
+             file: getxattr(\"{0}\", \"{1}\") -> \"{2}\"",
             file.display(),
             host::MARK,
             mark.value()
@@ -196,7 +197,8 @@ fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
         Mark::Made => "create made it, but it is no longer an empty regular file",
     };
     say!(
-        "process {me}: left {} in place ({why}); removexattr({}): create's mark is gone",
+        "process {me}: left {0} in place ({why});\n  removexattr(\"/proc/self/fd/N\", \"{1}\"), \
+         N open on {0}: create's mark is gone",
         file.display(),
         host::MARK
     );
