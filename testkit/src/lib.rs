@@ -14,12 +14,16 @@
 //! - `run`: [`Example`], run as a [`User`]; `target`: [`ExternalTarget`], a
 //!   process for an example to join; `cli`: the `--help` and usage-error
 //!   contract; `text`: reading what an example printed.
+//! - [`PublicCopy`]: a binary copied where uid 65534 can run it.
+//! - [`workspace`]: the workspace's root, its chapter packages and the
+//!   binaries built next to the running test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
 pub mod exercise;
 pub mod host;
 pub mod limit;
+mod public_copy;
 mod run;
 mod run_dir;
 mod skip;
@@ -27,9 +31,11 @@ mod skip;
 pub mod suite;
 mod target;
 mod text;
+pub mod workspace;
 
 pub use cli::{assert_help, assert_usage_error};
 pub use host::{HostState, RunDir, host_hostname, host_ns, on_host, temp_entries};
+pub use public_copy::{PublicCopy, copy_executable};
 pub use run::{Example, Prepared, Ran, User};
 pub use run_dir::remove_leftovers;
 pub use skip::{in_ci, skip};

@@ -1,8 +1,6 @@
 //! Running an example binary as root or as an unprivileged user.
 
 use std::fmt;
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,6 +11,7 @@ use std::process::Output;
 use assert_cmd::assert::OutputAssertExt;
 
 use crate::host::{HostState, RunDir, host_hostname};
+use crate::public_copy::PublicCopy;
 use crate::{limit, skip};
 
 /// The user nobody (uid and gid 65534), who stands for a learner without root
@@ -117,7 +116,7 @@ impl Example {
                 // nobody must be able to reach the binary: copy it out of the
                 // checkout, whose folders may be closed to others.
                 let copy = PublicCopy::of(&self.path);
-                let mut cmd = Command::new(&copy.path);
+                let mut cmd = Command::new(copy.path());
                 cmd.uid(NOBODY).gid(NOBODY).current_dir("/");
                 (cmd, Some(copy))
             }
@@ -278,46 +277,6 @@ impl Ran {
     fn normalize(&self, text: &str) -> String {
         let text = text.replace(&*self.dir.to_string_lossy(), "/tmp");
         workbook::normalize::normalize(&text, &host_hostname(), "/tmp")
-    }
-}
-
-/// A copy of a binary in a fresh 0755 directory under /tmp, which any user can
-/// reach and none but us can add to; removed when dropped. The directory is a
-/// [`RunDir`]: one a SIGKILLed run left is removed by a later run once its
-/// owner is gone.
-#[derive(Debug)]
-pub(crate) struct PublicCopy {
-    // Field order is drop order: the path, then the directory holding it.
-    pub(crate) path: PathBuf,
-    _dir: RunDir,
-}
-
-impl PublicCopy {
-    pub(crate) fn of(binary: &Path) -> PublicCopy {
-        PublicCopy::try_of(binary).unwrap_or_else(|why| panic!("{why}"))
-    }
-
-    pub(crate) fn try_of(binary: &Path) -> Result<PublicCopy, String> {
-        let dir = RunDir::with_mode(0o755)?;
-        let name = binary.file_name().ok_or("the binary has no file name")?;
-        let path = dir.path().join(name);
-        // cp(1) writes the copy, not this process: a file this process held
-        // open for writing would be inherited by every child another test
-        // thread forks, until it execs, and exec of the copy in that window
-        // fails with ETXTBSY ("Text file busy").
-        let copied = Command::new("cp")
-            .arg("--")
-            .arg(binary)
-            .arg(&path)
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|e| format!("could not start cp: {e}"))?;
-        if !copied.success() {
-            return Err(format!("cp {} failed: {copied}", binary.display()));
-        }
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("chmod 0755 {} failed: {e}", path.display()))?;
-        Ok(PublicCopy { path, _dir: dir })
     }
 }
 

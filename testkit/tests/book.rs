@@ -25,16 +25,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-/// The repository's root: testkit's parent.
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit has a parent directory")
-        .to_path_buf()
-}
+use testkit::workspace::{chapters, root};
 
 fn book_src() -> PathBuf {
-    repo().join("book/src")
+    root().join("book/src")
 }
 
 /// Problems found, each `path:line: what`; the test fails with all of them.
@@ -43,7 +37,7 @@ struct Problems(Vec<String>);
 
 impl Problems {
     fn at(&mut self, file: &Path, line: usize, what: impl AsRef<str>) {
-        let file = file.strip_prefix(repo()).unwrap_or(file);
+        let file = file.strip_prefix(root()).unwrap_or(file);
         self.0
             .push(format!("{}:{line}: {}", file.display(), what.as_ref()));
     }
@@ -57,19 +51,6 @@ impl Problems {
             );
         }
     }
-}
-
-/// The chapter packages, in crate order: each folder of `chapters/` with a
-/// Cargo.toml (the folder's name is the package's).
-fn chapters() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(repo().join("chapters"))
-        .expect("read chapters/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Every Markdown file under book/src, sorted.
@@ -317,7 +298,7 @@ fn every_include_and_anchor_exists() {
     for inc in includes(&mut problems) {
         let shown = inc
             .target
-            .strip_prefix(repo())
+            .strip_prefix(root())
             .unwrap_or(&inc.target)
             .display()
             .to_string();
@@ -410,12 +391,12 @@ fn four_line_header(text: &str) -> Result<(), String> {
 #[test]
 fn every_output_block_is_a_snapshot_the_tests_check() {
     let mut problems = Problems::default();
-    let chapters_dir = repo().join("chapters");
+    let chapters_dir = root().join("chapters");
     for inc in includes(&mut problems) {
         if inc.target.extension().is_none_or(|e| e != "snap") {
             continue;
         }
-        let shown = inc.target.strip_prefix(repo()).unwrap_or(&inc.target);
+        let shown = inc.target.strip_prefix(root()).unwrap_or(&inc.target);
         let mut at = |what: String| problems.at(&inc.page, inc.line, what);
         // chapters/<package>/tests/snapshots/<test>__<name>.snap
         let Ok(inside) = inc.target.strip_prefix(&chapters_dir) else {
@@ -449,7 +430,7 @@ fn every_output_block_is_a_snapshot_the_tests_check() {
             .and_then(|l| l.strip_prefix("source: "))
             .unwrap_or_default();
         let test_file = format!("chapters/{}/tests/{test_stem}.rs", parts[0]);
-        if source != test_file || !repo().join(&test_file).is_file() {
+        if source != test_file || !root().join(&test_file).is_file() {
             at(format!(
                 "{}: its test {test_file} is gone (header says `source: {source}`): a \
                  stale snapshot no test checks",
@@ -516,7 +497,7 @@ fn diagrams_inline_cleanly() {
         if inc.target.extension().is_none_or(|e| e != "svg") {
             continue;
         }
-        let shown = inc.target.strip_prefix(repo()).unwrap_or(&inc.target);
+        let shown = inc.target.strip_prefix(root()).unwrap_or(&inc.target);
         let Ok(text) = fs::read_to_string(&inc.target) else {
             continue; // reported by every_include_and_anchor_exists
         };
@@ -599,7 +580,7 @@ fn relative_links_between_pages_resolve() {
 /// `(package, chapter, title)` of each exercise in exercises/exercises.toml,
 /// in its order, read by the catalog's one parser (the `workbook` tool's).
 fn exercises() -> Vec<(String, String, String)> {
-    match workbook_tool::catalog::load(&repo()) {
+    match workbook_tool::catalog::load(&root()) {
         Ok(all) => all
             .into_iter()
             .map(|e| (e.package, e.chapter, e.title))

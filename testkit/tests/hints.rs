@@ -9,13 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 
-use testkit::{limit, skip};
+use testkit::workspace::built;
+use testkit::{PublicCopy, RunDir, copy_executable, limit, skip};
 
 /// uid and gid of nobody, the learner without root when the tests are root.
 const NOBODY: u32 = 65534;
@@ -34,87 +34,24 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// target/<profile>/NAME, or a skip when it is not built.
-fn binary(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let path = dir.join(name);
-    match path.exists() {
-        true => Some(path),
-        false => skip(&format!(
-            "{} is not built; run `cargo test` at the workspace root, which builds \
-             every chapter",
-            path.display()
-        )),
-    }
+/// Run `cmd` from `/` with a fresh TMPDIR of its own (a [`RunDir`]);
+/// check the run left nothing in it and panicked nowhere.
+fn run(mut cmd: Command) -> Output {
+    let tmp = RunDir::new();
+    cmd.env("TMPDIR", tmp.path())
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .current_dir("/");
+    let out = cmd.output().expect("start the example");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+    let left: Vec<_> = fs::read_dir(tmp.path()).expect("read tmp").collect();
+    assert!(left.is_empty(), "the run left {left:?} in its TMPDIR");
+    out
 }
 
-/// A fresh 0755 directory under the temp dir, which nobody can reach, with
-/// copies of the files a run as nobody needs (the checkout's folders may be
-/// closed to others) and an empty 1777 `tmp/` for the run's TMPDIR. Removed
-/// when dropped.
-struct RunDir {
-    dir: PathBuf,
-}
-
-impl RunDir {
-    fn new() -> RunDir {
-        let template = std::env::temp_dir().join("workbook-hints-test.XXXXXX");
-        let dir = nix::unistd::mkdtemp(&template).expect("mkdtemp");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
-        let tmp = dir.join("tmp");
-        fs::create_dir(&tmp).expect("mkdir tmp");
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
-            .expect("chmod");
-        RunDir { dir }
-    }
-
-    /// A 0755 copy of `file`. cp(1) writes it, not this process: a file this
-    /// process held open for writing would be inherited by every child
-    /// another test thread forks, and exec of the copy would then fail with
-    /// ETXTBSY.
-    fn copy(&self, file: &Path) -> PathBuf {
-        let path = self.dir.join(file.file_name().expect("a file name"));
-        let status = Command::new("cp")
-            .arg("--")
-            .arg(file)
-            .arg(&path)
-            .status()
-            .expect("start cp");
-        assert!(status.success(), "cp {} failed", file.display());
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        path
-    }
-
-    fn tmp(&self) -> PathBuf {
-        self.dir.join("tmp")
-    }
-
-    /// Run `cmd` with this TMPDIR; check the run left nothing in it and
-    /// panicked nowhere.
-    fn run(&self, mut cmd: Command) -> Output {
-        cmd.env("TMPDIR", self.tmp())
-            .env_remove("RUST_BACKTRACE")
-            .stdin(Stdio::null())
-            .current_dir("/");
-        let out = cmd.output().expect("start the example");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked at"), "{stderr}");
-        let left: Vec<_> = fs::read_dir(self.tmp()).expect("read tmp").collect();
-        assert!(left.is_empty(), "the run left {left:?} in its TMPDIR");
-        out
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `cmd` as nobody when the tests are root (then `program` must be a public
-/// copy), else as the tests' own user.
+/// `cmd` as nobody when the tests are root (then `program` must be a
+/// [`PublicCopy`]), else as the tests' own user.
 fn unprivileged(program: &Path) -> Command {
     let mut cmd = Command::new(program);
     if is_root() {
@@ -145,15 +82,12 @@ fn hint_of(stderr: &str) -> &str {
 #[test]
 fn a_user_namespace_without_capabilities_gets_the_apparmor_hint() {
     for name in ROOTLESS {
-        let Some(path) = binary(name) else { return };
-        let run = RunDir::new();
-        let (program, library) = match is_root() {
-            true => (run.copy(&path), run.copy(limit::deny_caps_library())),
-            false => (path, limit::deny_caps_library().to_owned()),
-        };
-        let mut cmd = unprivileged(&program);
-        limit::with_userns_caps_denied(&mut cmd, &library);
-        let out = run.run(cmd);
+        let Some(path) = built(name) else { return };
+        let program = PublicCopy::of(&path);
+        let library = PublicCopy::of(limit::deny_caps_library());
+        let mut cmd = unprivileged(program.path());
+        limit::with_userns_caps_denied(&mut cmd, library.path());
+        let out = run(cmd);
         let stderr = refused(&out, name);
         if stderr.contains("unshare(CLONE_NEWUSER) failed") {
             skip::<()>(&format!(
@@ -186,13 +120,12 @@ fn seccomp_refusal_as_root_names_seccomp_first() {
     if !is_root() {
         return skip("the root case needs root").unwrap_or(());
     }
-    let Some(path) = binary("ch02-unshare") else {
+    let Some(path) = built("ch02-unshare") else {
         return;
     };
-    let run = RunDir::new();
     let mut cmd = Command::new(&path);
     limit::with_seccomp_eperm(&mut cmd, &[libc::SYS_unshare]);
-    let stderr = refused(&run.run(cmd), "ch02 as root under seccomp");
+    let stderr = refused(&run(cmd), "ch02 as root under seccomp");
     let first = stderr.lines().next().unwrap_or_default();
     assert!(first.starts_with("error: unshare(CLONE_NEW"), "{stderr}");
     assert!(
@@ -212,17 +145,13 @@ fn seccomp_refusal_as_root_names_seccomp_first() {
 /// unshare(CLONE_NEWUSER) is refused, and the hint names the filter.
 #[test]
 fn seccomp_refusal_unprivileged_names_seccomp() {
-    let Some(path) = binary("ch02-unshare") else {
+    let Some(path) = built("ch02-unshare") else {
         return;
     };
-    let run = RunDir::new();
-    let program = match is_root() {
-        true => run.copy(&path),
-        false => path,
-    };
-    let mut cmd = unprivileged(&program);
+    let program = PublicCopy::of(&path);
+    let mut cmd = unprivileged(program.path());
     limit::with_seccomp_eperm(&mut cmd, &[libc::SYS_unshare]);
-    let stderr = refused(&run.run(cmd), "ch02 unprivileged under seccomp");
+    let stderr = refused(&run(cmd), "ch02 unprivileged under seccomp");
     assert!(
         stderr.starts_with("error: unshare(CLONE_NEWUSER) failed: EPERM"),
         "{stderr}"
@@ -238,7 +167,7 @@ fn seccomp_refusal_unprivileged_names_seccomp() {
 /// missing map, not about sysctls. As root and as nobody.
 #[test]
 fn an_unmapped_user_namespace_hears_about_the_uid_map() {
-    let Some(path) = binary("ch02-unshare") else {
+    let Some(path) = built("ch02-unshare") else {
         return;
     };
     if Command::new("unshare").arg("--version").output().is_err() {
@@ -248,16 +177,14 @@ fn an_unmapped_user_namespace_hears_about_the_uid_map() {
     if is_root() {
         users.push(true);
     }
+    let program = PublicCopy::of(&path);
     for as_nobody in users {
-        let run = RunDir::new();
         let mut cmd = Command::new("unshare");
         if as_nobody {
             cmd.uid(NOBODY).gid(NOBODY);
-            cmd.args(["--user", "--"]).arg(run.copy(&path));
-        } else {
-            cmd.args(["--user", "--"]).arg(&path);
         }
-        let stderr = refused(&run.run(cmd), "ch02 under unshare --user");
+        cmd.args(["--user", "--"]).arg(program.path());
+        let stderr = refused(&run(cmd), "ch02 under unshare --user");
         assert!(
             stderr.starts_with("error: unshare(CLONE_NEWUSER) failed: EPERM"),
             "nobody {as_nobody}: {stderr}"
@@ -276,33 +203,24 @@ fn a_chroot_is_named_as_the_cause() {
     if !is_root() {
         return skip("making a chroot needs root").unwrap_or(());
     }
-    let Some(path) = binary("ch02-unshare") else {
+    let Some(path) = built("ch02-unshare") else {
         return;
     };
-    let run = RunDir::new();
-    let root = run.dir.join("root");
+    // The chroot's root, in a run directory of this test's own: the
+    // program at /ch02-unshare, its libraries where ldd(1) finds them.
+    let dir = RunDir::new();
+    let root = dir.path().join("root");
     fs::create_dir_all(root.join("proc")).expect("mkdir root/proc");
-    let program = run.copy(&path);
-    let mut files = vec![program.clone()];
-    files.extend(libraries(&program));
-    for file in &files {
-        let inside = root.join(file.strip_prefix("/").expect("an absolute path"));
-        fs::create_dir_all(inside.parent().expect("a folder")).expect("mkdir");
-        // cp(1), not fs::copy: a file this process held open for writing
-        // would be inherited by a child another test thread forks, and
-        // exec of it would then fail with ETXTBSY.
-        let copied = Command::new("cp")
-            .arg("--")
-            .arg(file)
-            .arg(&inside)
-            .status()
-            .expect("start cp");
-        assert!(copied.success(), "cp {} failed", file.display());
-        fs::set_permissions(&inside, fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+    let mut files = vec![(path.clone(), root.join("ch02-unshare"))];
+    for library in libraries(&path) {
+        let inside = root.join(library.strip_prefix("/").expect("an absolute path"));
+        files.push((library, inside));
     }
-    let inside = Path::new("/").join(program.strip_prefix("/").expect("absolute"));
-    let mut cmd = Command::new(&inside);
+    for (file, inside) in &files {
+        fs::create_dir_all(inside.parent().expect("a folder")).expect("mkdir");
+        copy_executable(file, inside).unwrap_or_else(|why| panic!("{why}"));
+    }
+    let mut cmd = Command::new("/ch02-unshare");
     limit::in_chroot_as(&mut cmd, &root, NOBODY);
     // Inside the chroot, TMPDIR and the current directory are "/".
     let out = cmd
@@ -340,7 +258,7 @@ fn libraries(program: &Path) -> Vec<PathBuf> {
 /// thread is one of this test process's, alive for the whole run.
 #[test]
 fn ch05_given_a_thread_names_its_process() {
-    let Some(path) = binary("ch05-join-pidfd") else {
+    let Some(path) = built("ch05-join-pidfd") else {
         return;
     };
     let (tid_tx, tid_rx) = mpsc::channel();
@@ -362,14 +280,14 @@ fn ch05_given_a_thread_names_its_process() {
     if is_root() {
         users.push(true);
     }
+    let program = PublicCopy::of(&path);
     for as_nobody in users {
-        let run = RunDir::new();
         let mut cmd = match as_nobody {
-            true => unprivileged(&run.copy(&path)),
+            true => unprivileged(program.path()),
             false => Command::new(&path),
         };
         cmd.arg(tid.to_string());
-        let stderr = refused(&run.run(cmd), "ch05 given a TID");
+        let stderr = refused(&run(cmd), "ch05 given a TID");
         let error = stderr
             .lines()
             .find(|line| line.starts_with("error: "))

@@ -10,34 +10,10 @@
 //! test, so they are there and current.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-
-use testkit::{Example, HostState, RunDir, User, skip};
+use testkit::workspace::{built, chapters};
+use testkit::{Example, HostState, RunDir, User};
 
 testkit::cases!(all_examples_leave_the_host_unchanged,);
-
-/// The chapter packages, read from the workspace's `chapters/` folder: each
-/// folder's name is its package's and its binary's.
-fn chapters() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chapters");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("read chapters/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// target/<profile>/, two levels above this test binary (target/<profile>/deps/).
-fn binary_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_owned()
-}
 
 fn all_examples_leave_the_host_unchanged() {
     let chapters = chapters();
@@ -47,14 +23,9 @@ fn all_examples_leave_the_host_unchanged() {
     );
     let mut examples = Vec::new();
     for name in &chapters {
-        let path = binary_dir().join(name);
-        if !path.exists() {
-            return skip(&format!(
-                "{} is not built; run `cargo test` at the workspace root, which builds every chapter",
-                path.display()
-            ))
-            .unwrap_or(());
-        }
+        let Some(path) = built(name) else {
+            return; // skipped, saying why (a failure under CI)
+        };
         examples.push((name.clone(), Example::new(path)));
     }
 

@@ -6,13 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use testkit::{Example, limit, skip};
+use testkit::workspace::built;
+use testkit::{Example, PublicCopy, RunDir, limit};
 use workbook::machine::Blocker;
 
 fn doctor() -> Example {
@@ -146,7 +144,7 @@ fn names_a_seccomp_filter_as_the_error_does() {
         }
     }
 
-    let Some(hint) = ch02_hint(|cmd, _| {
+    let Some(hint) = ch02_hint(|cmd| {
         limit::with_seccomp_eperm(cmd, &[libc::SYS_unshare]);
     }) else {
         return;
@@ -164,10 +162,9 @@ fn names_a_seccomp_filter_as_the_error_does() {
 /// the hint ch02's error gives.
 #[test]
 fn names_denied_capabilities_as_the_error_does() {
-    let run = RunDir::new();
-    let library = run.copy(limit::deny_caps_library());
+    let library = PublicCopy::of(limit::deny_caps_library());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbook"));
-    limit::with_userns_caps_denied(&mut cmd, &library);
+    limit::with_userns_caps_denied(&mut cmd, library.path());
     let ran = cmd.arg("doctor").output().expect("run the doctor");
     let out = String::from_utf8_lossy(&ran.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&ran.stderr);
@@ -176,9 +173,8 @@ fn names_denied_capabilities_as_the_error_does() {
         out.contains("refused: write(/proc/self/setgroups): EACCES"),
         "{out}"
     );
-    let Some(hint) = ch02_hint(|cmd, run| {
-        let library = run.copy(limit::deny_caps_library());
-        limit::with_userns_caps_denied(cmd, &library);
+    let Some(hint) = ch02_hint(|cmd| {
+        limit::with_userns_caps_denied(cmd, library.path());
     }) else {
         return;
     };
@@ -191,16 +187,15 @@ fn names_denied_capabilities_as_the_error_does() {
 
 /// The hint of ch02-unshare's error, run as the unprivileged user (65534
 /// when the tests are root) with `refuse` applied to its command.
-fn ch02_hint(refuse: impl FnOnce(&mut Command, &RunDir)) -> Option<String> {
-    let ch02 = chapter("ch02-unshare")?;
-    let run = RunDir::new();
-    let root = nix::unistd::geteuid().is_root();
-    let mut learner = Command::new(if root { run.copy(&ch02) } else { ch02 });
-    if root {
+fn ch02_hint(refuse: impl FnOnce(&mut Command)) -> Option<String> {
+    let ch02 = PublicCopy::of(&built("ch02-unshare")?);
+    let tmp = RunDir::new();
+    let mut learner = Command::new(ch02.path());
+    if nix::unistd::geteuid().is_root() {
         learner.uid(65534).gid(65534);
     }
-    learner.current_dir("/").env("TMPDIR", &run.dir);
-    refuse(&mut learner, &run);
+    learner.current_dir("/").env("TMPDIR", tmp.path());
+    refuse(&mut learner);
     let error = learner.output().expect("run ch02-unshare");
     Some(hint_of(&error).to_owned())
 }
@@ -213,58 +208,4 @@ fn hint_of(ran: &Output) -> &str {
         .lines()
         .find_map(|line| line.strip_prefix("hint: "))
         .unwrap_or_else(|| panic!("no hint in:\n{stderr}"))
-}
-
-/// A chapter's binary beside this test's (target/<profile>/), built by
-/// `cargo test` at the workspace root; a skip (a failure under CI) if not.
-fn chapter(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().expect("current_exe");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join(name);
-    match path.exists() {
-        true => Some(path),
-        false => skip(&format!(
-            "{} is not built; `cargo test` at the workspace root builds it",
-            path.display()
-        )),
-    }
-}
-
-/// A fresh 0755 directory under the temp dir, where uid 65534 can reach a
-/// copy of a binary whatever the checkout's permissions; removed on drop.
-struct RunDir {
-    dir: PathBuf,
-}
-
-impl RunDir {
-    fn new() -> RunDir {
-        let template = std::env::temp_dir().join("workbook-doctor-test.XXXXXX");
-        let dir = nix::unistd::mkdtemp(&template).expect("mkdtemp");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
-        RunDir { dir }
-    }
-
-    fn copy(&self, binary: &Path) -> PathBuf {
-        let to = self.dir.join(binary.file_name().expect("a file name"));
-        // cp(1), not fs::copy: a file this process held open for writing
-        // would be inherited by a child another test thread forks, and exec
-        // of the copy would then fail with ETXTBSY.
-        let copied = std::process::Command::new("cp")
-            .arg("--")
-            .arg(binary)
-            .arg(&to)
-            .status()
-            .expect("start cp");
-        assert!(copied.success(), "cp {} failed", binary.display());
-        to
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
 }

@@ -14,7 +14,8 @@ use super::rundir::RunDir;
 use super::{
     CASE_ARG, CASE_DIR_ENV, Case, OUTPUT_LINES, reap, results, session, verdict,
 };
-use crate::run::{NOBODY, PublicCopy, userns_allowed};
+use crate::public_copy::PublicCopy;
+use crate::run::{NOBODY, userns_allowed};
 use crate::{User, in_ci};
 
 enum Verdict {

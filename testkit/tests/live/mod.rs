@@ -7,22 +7,15 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 
 use testkit::{Example, User};
 
-/// The chapter packages, read from the workspace's `chapters/` folder: each
-/// folder's name is its package's and its binary's.
+/// The chapter packages (testkit::workspace), at least the six of the
+/// seed.
 pub fn chapters() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chapters");
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .expect("read chapters/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = testkit::workspace::chapters();
     assert!(
         names.len() >= 6,
         "expected the six chapters, found {names:?}"
@@ -30,21 +23,10 @@ pub fn chapters() -> Vec<String> {
     names
 }
 
-/// The example built next to this test: target/<profile>/NAME. `cargo test`
-/// at the root builds every package before it runs any test, so it is there
-/// and current; `cargo test -p testkit` alone may not have built it, and
-/// then the case is skipped, saying so (a failure under CI=true).
+/// The example built next to this test, or a skip saying it is not built
+/// (a failure under CI=true): see testkit::workspace::built.
 pub fn example(name: &str) -> Option<Example> {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let path = dir.join(name);
-    if !path.exists() {
-        return testkit::skip(&format!(
-            "{} is not built; run `cargo test` at the workspace root, which builds every chapter",
-            path.display()
-        ));
-    }
-    Some(Example::new(path))
+    testkit::workspace::built(name).map(Example::new)
 }
 
 /// Every example's story (no PID, no subcommand), with each way it has.
