@@ -96,7 +96,8 @@ fn join_own_target() -> Result<()> {
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     say!(
-        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\") -> a descriptor of {target_uts}"
+        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\", O_RDONLY | O_CLOEXEC) -> \
+         uts_fd, a descriptor of {target_uts}"
     );
     // ANCHOR_END: open
 
@@ -159,8 +160,9 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_user =
         NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     say!(
-        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\"), open(\"/proc/{pid}/ns/user\") -> \
-         process {pid} is in {target_user} {target_uts}"
+        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\", O_RDONLY | O_CLOEXEC), \
+         open(\"/proc/{pid}/ns/user\", O_RDONLY | O_CLOEXEC) -> process {pid} is in \
+         {target_user} {target_uts}"
     );
     // ANCHOR_END: pid_open
 
