@@ -75,7 +75,8 @@ fn lesson(mut args: Args) -> Result<()> {
     let path = dir.path().to_owned();
     let file = path.join(FILE_NAME);
     say!(
-        "process {me}: mkdtemp -> {}, an empty directory on the host's /tmp",
+        "process {me}: mkdtemp(\"{}\") -> \"{}\", an empty directory on the host's filesystem",
+        dir.template().display(),
         path.display()
     );
     // ANCHOR_END: tempdir

@@ -179,6 +179,10 @@ fn story() -> Result<()> {
     // exist, and be a file: a bind mount covers a file with a file (or a
     // directory with a directory).
     let dir = cleanup::TempDir::new("ch06-persist")?;
+    let tmpfs_call = format!(
+        "mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"size=1M\")",
+        dir.path().display()
+    );
     let tmpfs = cleanup::Mount::new(dir.path(), || {
         mount(
             Some("tmpfs"),
@@ -187,16 +191,26 @@ fn story() -> Result<()> {
             MsFlags::empty(),
             Some("size=1M"),
         )
-        .call(|| format!("mount(\"tmpfs\", {}, \"tmpfs\")", dir.path().display()))
+        .call(|| tmpfs_call.clone())
     })?;
     let uts_file = dir.path().join("uts");
     OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&uts_file)
-        .call(|| format!("open({}, O_CREAT | O_EXCL)", uts_file.display()))?;
+        .call(|| {
+            format!(
+                "open(\"{}\", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)",
+                uts_file.display()
+            )
+        })?;
+    // std's OpenOptions adds O_CLOEXEC, and creates with mode 0666 (less the
+    // umask); the descriptor is closed at once: the file is what counts.
     say!(
-        "process {me}: mkdtemp -> {}, a tmpfs on it, and an empty file {} to bind onto",
+        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  \
+         open(\"{}\", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666): an empty file \
+         to bind onto",
+        dir.template().display(),
         dir.path().display(),
         uts_file.display()
     );
@@ -238,14 +252,17 @@ fn story() -> Result<()> {
         let b = std::process::id();
         let uts_file = &uts_file;
         let ns_fd =
-            open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
+            open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).call(
+                || format!("open(\"{}\", O_RDONLY | O_CLOEXEC)", uts_file.display()),
+            )?;
         // setns(2): with an nsfs fd, the flag names the one type expected;
         // the kernel says EINVAL if the file is a namespace of another type.
-        setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
-            .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
+        setns(&ns_fd, CloneFlags::CLONE_NEWUTS).call(|| {
+            format!("setns(fd of \"{}\", CLONE_NEWUTS)", uts_file.display())
+        })?;
         say!(
-            "process {b} (B): open(\"{}\") + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {b} (B): open(\"{0}\", O_RDONLY | O_CLOEXEC),\n  \
+             setns(fd of \"{0}\", CLONE_NEWUTS) -> {1}; hostname \"{2}\"",
             uts_file.display(),
             NsId::current("uts")?,
             ns::hostname()?
