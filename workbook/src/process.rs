@@ -111,7 +111,10 @@ impl Child {
                 Ok(_) => continue,
                 Err(Errno::EINTR) => continue,
                 Err(errno) => {
-                    return Err(Error::sys(format!("waitpid({pid})"), errno));
+                    return Err(Error::sys(
+                        format!("waitpid({pid}, &status, 0)"),
+                        errno,
+                    ));
                 }
             }
         }
