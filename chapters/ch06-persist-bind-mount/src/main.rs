@@ -280,13 +280,14 @@ fn story() -> Result<()> {
     // umount2(MNT_DETACH) would take it along (a lazy unmount detaches every
     // mount below too, umount(2)); here each step is checked and told.
     umount2(&uts_file, MntFlags::empty())
-        .call(|| format!("umount2({}, 0)", uts_file.display()))?;
+        .call(|| format!("umount2(\"{}\", 0)", uts_file.display()))?;
     say!(
         "process {me}: umount2(\"{}\", 0): the last reference to {held} is gone; the kernel frees it",
         uts_file.display()
     );
     // The file, its tmpfs and the directory: each guard undoes its own.
-    fs::remove_file(&uts_file).call(|| format!("unlink({})", uts_file.display()))?;
+    fs::remove_file(&uts_file)
+        .call(|| format!("unlink(\"{}\")", uts_file.display()))?;
     tmpfs.unmount()?;
     let removed = dir.path().to_owned();
     dir.remove()?;
@@ -367,7 +368,7 @@ fn needs_root(command: &str, why: &str) -> Result<()> {
 /// namespace that maps all uids so passes here, and meets EPERM later.)
 fn needs_initial_user_ns(command: &str) -> Result<()> {
     let uid_map = fs::read_to_string("/proc/self/uid_map")
-        .call(|| "read(/proc/self/uid_map)".into())?;
+        .call(|| "read(fd of \"/proc/self/uid_map\")".into())?;
     let map: Vec<&str> = uid_map.split_whitespace().collect();
     if map == ["0", "0", "4294967295"] {
         return Ok(());
