@@ -235,7 +235,10 @@ fn setgroups_eacces_names_apparmor_both_sysctls_and_the_profile() {
     for facts in [ubuntu, plain()] {
         for (call, errno) in [
             ("open(\"/proc/self/setgroups\", O_WRONLY)", Errno::EACCES),
-            ("write(fd of \"/proc/self/uid_map\", \"0 1000 1\")", Errno::EPERM),
+            (
+                "write(fd of \"/proc/self/uid_map\", \"0 1000 1\")",
+                Errno::EPERM,
+            ),
         ] {
             let hint = hint(call, errno, &facts);
             for part in [
