@@ -323,7 +323,11 @@ impl Drop for CreateTarget<'_> {
             }
             Mark::Found => {
                 if host::remove_mark(&host::fd_path(&self.fd), file).is_ok() {
-                    undone.push(format!("removexattr({})", host::MARK));
+                    undone.push(format!(
+                        "removexattr(\"{}\", \"{}\")",
+                        file.display(),
+                        host::MARK
+                    ));
                 }
             }
         }
