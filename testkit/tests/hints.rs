@@ -97,7 +97,7 @@ fn a_user_namespace_without_capabilities_gets_the_apparmor_hint() {
         }
         assert!(
             stderr.starts_with(
-                "error: open(/proc/self/setgroups, O_WRONLY) failed: EACCES: Permission denied\n"
+                "error: open(\"/proc/self/setgroups\", O_WRONLY) failed: EACCES: Permission denied\n"
             ),
             "{name}: {stderr}"
         );

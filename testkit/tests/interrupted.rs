@@ -42,14 +42,23 @@ fn story_length(name: &str, user: User) -> Option<usize> {
     Some(lines)
 }
 
-/// The directory the story named on its `mkdtemp -> PATH,` line, if it got
-/// that far: under TMPDIR (contract 2), and gone.
+/// The line on which a story names its directory:
+/// `mkdtemp("TEMPLATE") -> "PATH",`.
+const MKDTEMP: &str = ": mkdtemp(\"";
+
+/// The directory the story named on its mkdtemp line, if it got that far:
+/// under TMPDIR (contract 2), and gone.
 fn assert_story_dir_gone(lines: &[String], tmp: &TmpDir, what: &str) {
-    let Some(line) = lines.iter().find(|l| l.contains("mkdtemp -> ")) else {
+    let Some(line) = lines.iter().find(|l| l.contains(MKDTEMP)) else {
         return;
     };
-    let after = &line[line.find("mkdtemp -> ").unwrap_or(0) + "mkdtemp -> ".len()..];
-    let path = Path::new(after.split(',').next().unwrap_or(after).trim());
+    let result = line.split_once(") -> \"").map(|(_, after)| after);
+    let path = result
+        .and_then(|after| after.split_once('"'))
+        .map(|(p, _)| p);
+    let Some(path) = path.map(Path::new) else {
+        panic!("{what}: no `-> \"PATH\"` on its mkdtemp line: {line}");
+    };
     assert!(!path.exists(), "{what}: left {} behind", path.display());
     assert!(
         path.starts_with(&tmp.path),
@@ -175,10 +184,15 @@ fn sigkill_leaves_at_most_what_the_next_run_removes() {
         // Read until the line that names the directory, then SIGKILL the
         // whole group (the witness too).
         while live.read_lines(live.lines.len() + 1) {
-            if live.lines.last().is_some_and(|l| l.contains("mkdtemp -> ")) {
+            if live.lines.last().is_some_and(|l| l.contains(MKDTEMP)) {
                 break;
             }
         }
+        assert!(
+            live.lines.last().is_some_and(|l| l.contains(MKDTEMP)),
+            "{what}: no line with {MKDTEMP} in {:?}",
+            live.lines
+        );
         signal(&live, Signal::SIGKILL, true);
         let (status, stderr) = live.finish();
         assert_no_panic(&stderr, &what);

@@ -232,6 +232,8 @@ fn with_signals_blocked<T>(make: impl FnOnce() -> Result<T>) -> Result<T> {
 #[derive(Debug)]
 pub struct TempDir {
     path: PathBuf,
+    /// What mkdtemp(3) was given, for output that names the call.
+    template: PathBuf,
     // Dropped after `path` is used in `drop`; unregisters.
     entry: Option<Registered>,
 }
@@ -250,6 +252,7 @@ impl TempDir {
             match register(RMDIR, &path) {
                 Ok(entry) => Ok(TempDir {
                     path,
+                    template,
                     entry: Some(entry),
                 }),
                 Err(err) => {
@@ -262,6 +265,12 @@ impl TempDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The template the directory was made from: its path with `XXXXXX`
+    /// where mkdtemp(3) put six random characters.
+    pub fn template(&self) -> &Path {
+        &self.template
     }
 
     /// rmdir(2), with its error.

@@ -58,7 +58,8 @@ pub fn current() -> Result<Vec<Mount>> {
 /// The mounts listed in a mountinfo file: `/proc/self/mountinfo`,
 /// `/proc/thread-self/mountinfo` or `/proc/PID/mountinfo`.
 pub fn read(mountinfo: &str) -> Result<Vec<Mount>> {
-    let text = std::fs::read(mountinfo).call(|| format!("read({mountinfo})"))?;
+    let text =
+        std::fs::read(mountinfo).call(|| format!("read(fd of \"{mountinfo}\")"))?;
     Ok(parse(&text))
 }
 

@@ -6,8 +6,8 @@
 //!   different ones different labels. A bare inode that appeared in a link
 //!   (`st_ino 4026532247`) becomes the same label, `st_ino <uts:A>`.
 //! - `st_dev 0:4` becomes `st_dev <dev>`.
-//! - PIDs after `process `, `/proc/`, `pid ` or `pidfd_open(` become `<P1>`,
-//!   `<P2>`... by first appearance; `/proc/self` stays.
+//! - PIDs after `process `, `/proc/`, `pid `, `pidfd_open(` or `waitpid(`
+//!   become `<P1>`, `<P2>`... by first appearance; `/proc/self` stays.
 //! - The learner's uid in `(uid 1000)` and `uid_map "0 1000 1"` becomes `<uid>`.
 //! - The machine's hostname in quotes, `"vm"`, becomes `"<host>"`.
 //! - A temporary directory `/tmp/ch06-persist.Ab3dE9` becomes
@@ -25,7 +25,7 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
     let mut pids: HashMap<String, usize> = HashMap::new();
     let text = after_prefixes(
         &text,
-        &["process ", "/proc/", "pid ", "pidfd_open("],
+        &["process ", "/proc/", "pid ", "pidfd_open(", "waitpid("],
         |pid| {
             let next = pids.len() + 1;
             format!("<P{}>", pids.entry(pid.to_owned()).or_insert(next))
@@ -247,10 +247,10 @@ mod tests {
 
     #[test]
     fn pids_by_first_appearance() {
-        let text = "process 812 forked process 813; /proc/813/ns/uts /proc/self/ns/uts pid 812";
+        let text = "process 812 forked process 813; /proc/813/ns/uts /proc/self/ns/uts pid 812; waitpid(813, &status, 0)";
         assert_eq!(
             normalize(text, "vm", "/tmp"),
-            "process <P1> forked process <P2>; /proc/<P2>/ns/uts /proc/self/ns/uts pid <P1>"
+            "process <P1> forked process <P2>; /proc/<P2>/ns/uts /proc/self/ns/uts pid <P1>; waitpid(<P2>, &status, 0)"
         );
     }
 

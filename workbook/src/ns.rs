@@ -65,7 +65,7 @@ impl NsId {
     pub fn of_file(ns_type: &'static str, path: impl AsRef<Path>) -> Result<NsId> {
         let path = path.as_ref();
         let st = stat(path)
-            .map_err(|e| Error::sys(format!("stat({})", path.display()), e))?;
+            .map_err(|e| Error::sys(format!("stat(\"{}\")", path.display()), e))?;
         Ok(NsId {
             ns_type,
             dev: st.st_dev,
@@ -77,7 +77,7 @@ impl NsId {
     /// the identity is that of the namespace the fd will join, even if the
     /// process it was opened from has exited and its PID been reused since.
     pub fn of_fd(ns_type: &'static str, fd: impl AsFd, what: &str) -> Result<NsId> {
-        let st = fstat(fd).call(|| format!("fstat({what})"))?;
+        let st = fstat(fd).call(|| format!("fstat(fd of \"{what}\")"))?;
         Ok(NsId {
             ns_type,
             dev: st.st_dev,

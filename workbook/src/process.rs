@@ -111,7 +111,10 @@ impl Child {
                 Ok(_) => continue,
                 Err(Errno::EINTR) => continue,
                 Err(errno) => {
-                    return Err(Error::sys(format!("waitpid({pid})"), errno));
+                    return Err(Error::sys(
+                        format!("waitpid({pid}, &status, 0)"),
+                        errno,
+                    ));
                 }
             }
         }
@@ -205,7 +208,7 @@ pub fn fork_child(
 /// /proc/self/status (proc(5)).
 fn ensure_single_threaded() -> Result<()> {
     let status = std::fs::read_to_string("/proc/self/status")
-        .call(|| "read(/proc/self/status)".into())?;
+        .call(|| "read(fd of \"/proc/self/status\")".into())?;
     let threads = status
         .lines()
         .find_map(|line| line.strip_prefix("Threads:"))

@@ -29,9 +29,12 @@ impl Target {
     /// line saying so, and parks. Returns once the helper is ready.
     pub fn spawn(flags: CloneFlags, hostname: &str) -> Result<Target> {
         debug_assert!(flags.contains(CloneFlags::CLONE_NEWUTS));
-        // The helper's namespaces before unshare: to prove they are new.
-        let before: Vec<NsId> = ns::types_of(flags)
-            .into_iter()
+        // The helper's namespaces before unshare: to prove they are new. In
+        // the order of the flags in the call, so that the line it prints
+        // lists them in the order the joiner's lines do (`uts` before `net`).
+        let before: Vec<NsId> = flags
+            .iter()
+            .flat_map(ns::types_of)
             .map(NsId::current)
             .collect::<Result<_>>()?;
         let (ready_tx, ready_rx) = process::channel()?;

@@ -70,13 +70,15 @@ fn write_proc(path: &str, text: &str) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .open(path)
-        .call(|| format!("open({path}, O_WRONLY)"))?;
+        .call(|| format!("open(\"{path}\", O_WRONLY)"))?;
     let written = file
         .write(text.as_bytes())
-        .call(|| format!("write({path}, \"{text}\")"))?;
+        .call(|| format!("write(fd of \"{path}\", \"{text}\")"))?;
     if written != text.len() {
         return Err(Error::refused(
-            format!("write({path}, \"{text}\") wrote {written} bytes, not all"),
+            format!(
+                "write(fd of \"{path}\", \"{text}\") wrote {written} bytes, not all"
+            ),
             "these /proc files take the whole text in one write(2) (user_namespaces(7))",
         ));
     }

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 /// with every namespace type; a kernel built without one (CONFIG_TIME_NS=n,
 /// say) has no link for it, so the example lists what is there.
 fn ns_links(ns_dir: &Path) -> Result<Vec<String>> {
-    let call = || format!("opendir({})", ns_dir.display());
+    let call = || format!("opendir(\"{}\")", ns_dir.display());
     let mut links = Vec::new();
     for entry in std::fs::read_dir(ns_dir).call(call)? {
         let name = entry.call(call)?.file_name();
@@ -79,7 +79,7 @@ fn lesson(args: Args) -> Result<()> {
         // readlink(2) gives the text `type:[inode]`; stat(2) gives the pair
         // that identifies the namespace.
         let text = readlink(path.as_str())
-            .map_err(|e| Error::sys(format!("readlink({path})"), e))?;
+            .map_err(|e| Error::sys(format!("readlink(\"{path}\")"), e))?;
         say!("  {link:<18} {}", text.to_string_lossy());
         if known_type(link) {
             parent_ns.push(NsId::of(Proc::Current, link)?);

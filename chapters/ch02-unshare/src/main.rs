@@ -75,7 +75,8 @@ fn lesson(mut args: Args) -> Result<()> {
     let path = dir.path().to_owned();
     let file = path.join(FILE_NAME);
     say!(
-        "process {me}: mkdtemp -> {}, an empty directory on the host's /tmp",
+        "process {me}: mkdtemp(\"{}\") -> \"{}\", an empty directory on the host's filesystem",
+        dir.template().display(),
         path.display()
     );
     // ANCHOR_END: tempdir
@@ -191,7 +192,7 @@ fn lesson(mut args: Args) -> Result<()> {
         "process {me}: {tmpfs_call}; its /proc/self/mountinfo shows {fstype} there"
     );
     fs::write(&file, "written in a mount namespace of its own\n")
-        .call(|| format!("write({})", file.display()))?;
+        .call(|| format!("write(fd of \"{}\")", file.display()))?;
     say!("process {me}: wrote {}", file.display());
     // ANCHOR_END: tmpfs
 
@@ -259,7 +260,7 @@ fn witness_looks(dir: &Path, file: &Path, host_name: &str) -> Result<()> {
     }
     let file_exists = file
         .try_exists()
-        .call(|| format!("stat({})", file.display()))?;
+        .call(|| format!("stat(\"{}\")", file.display()))?;
     match file_exists {
         false => say!("  {}: no such file", file.display()),
         true => say!("  {}: exists (LEAKED)", file.display()),

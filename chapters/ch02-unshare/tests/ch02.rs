@@ -143,7 +143,7 @@ fn refused(ns_type: &str) {
         "{err}"
     );
     // It got as far as the temporary directory and the witness, no further.
-    assert!(ran.stdout.contains("mkdtemp -> "), "{}", ran.stdout);
+    assert!(ran.stdout.contains(": mkdtemp(\""), "{}", ran.stdout);
     assert!(!ran.stdout.contains("sethostname"), "{}", ran.stdout);
     assert!(!ran.stdout.contains("(witness) looks"), "{}", ran.stdout);
 }

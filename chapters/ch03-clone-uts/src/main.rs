@@ -99,7 +99,10 @@ fn lesson(mut args: Args) -> Result<()> {
         Variant::Nix => clone_with_nix(&hostname, parent_uts)?,
         Variant::Libc => libc_clone::clone_with_libc(&hostname, parent_uts)?,
     };
-    say!("process {me} (parent): waitpid: process {child_pid} exited with status 0");
+    say!(
+        "process {me} (parent): waitpid({child_pid}, &status, 0): process {child_pid} exited \
+         with status 0"
+    );
     // ANCHOR_END: dispatch
 
     // ANCHOR: parent_after
@@ -109,7 +112,7 @@ fn lesson(mut args: Args) -> Result<()> {
     let uts = NsId::current("uts")?;
     let name = nodename()?;
     say!(
-        "process {me} (parent): uname() -> nodename \"{name}\", in {uts}, unchanged"
+        "process {me} (parent): uname(&buf) -> nodename \"{name}\", in {uts}, unchanged"
     );
     if uts != parent_uts || name != parent_nodename {
         return Err(Error::refused(
@@ -205,13 +208,13 @@ fn in_child(hostname: &str, parent_uts: NsId) -> Result<()> {
         .call(|| format!("sethostname(\"{hostname}\", {})", hostname.len()))?;
     say!("process {me} (child): sethostname(\"{hostname}\")");
     let name = nodename()?;
-    say!("process {me} (child): uname() -> nodename \"{name}\", in {uts}");
+    say!("process {me} (child): uname(&buf) -> nodename \"{name}\", in {uts}");
     Ok(())
 }
 // ANCHOR_END: child
 
 /// uname(2)'s nodename: the hostname of the caller's UTS namespace.
 fn nodename() -> Result<String> {
-    let uts = uname().call(|| "uname()".into())?;
+    let uts = uname().call(|| "uname(&buf)".into())?;
     Ok(uts.nodename().to_string_lossy().into_owned())
 }

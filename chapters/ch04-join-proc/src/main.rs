@@ -96,7 +96,8 @@ fn join_own_target() -> Result<()> {
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     say!(
-        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\") -> a descriptor of {target_uts}"
+        "process {me} (joiner): open(\"/proc/{target_pid}/ns/uts\", O_RDONLY | O_CLOEXEC) -> \
+         uts_fd, a descriptor of {target_uts}"
     );
     // ANCHOR_END: open
 
@@ -109,8 +110,9 @@ fn join_own_target() -> Result<()> {
     // and in the user namespace that owns it (EPERM otherwise; setns(2),
     // "Network, IPC, time, and UTS namespaces"; other types differ). It
     // moves the calling thread only; this program has one.
-    setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
-        .call(|| format!("setns(/proc/{target_pid}/ns/uts, CLONE_NEWUTS)"))?;
+    setns(&uts_fd, CloneFlags::CLONE_NEWUTS).call(|| {
+        format!("setns(fd of \"/proc/{target_pid}/ns/uts\", CLONE_NEWUTS)")
+    })?;
     let uts_after = NsId::current("uts")?;
     ns::ensure_joined(target_uts, uts_after)?;
     say!(
@@ -159,8 +161,9 @@ fn join_pid(pid: Pid) -> Result<()> {
     let target_user =
         NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
     say!(
-        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\"), open(\"/proc/{pid}/ns/user\") -> \
-         process {pid} is in {target_user} {target_uts}"
+        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\", O_RDONLY | O_CLOEXEC), \
+         open(\"/proc/{pid}/ns/user\", O_RDONLY | O_CLOEXEC) -> process {pid} is in \
+         {target_user} {target_uts}"
     );
     // ANCHOR_END: pid_open
 
@@ -191,8 +194,9 @@ fn join_pid(pid: Pid) -> Result<()> {
             "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in another user \
              namespace: join that first"
         );
-        setns(&user_fd, CloneFlags::CLONE_NEWUSER)
-            .call(|| format!("setns(/proc/{pid}/ns/user, CLONE_NEWUSER)"))?;
+        setns(&user_fd, CloneFlags::CLONE_NEWUSER).call(|| {
+            format!("setns(fd of \"/proc/{pid}/ns/user\", CLONE_NEWUSER)")
+        })?;
         let user_after = NsId::current("user")?;
         ns::ensure_joined(target_user, user_after)?;
         say!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
@@ -201,7 +205,7 @@ fn join_pid(pid: Pid) -> Result<()> {
 
     // ANCHOR: pid_setns
     setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
-        .call(|| format!("setns(/proc/{pid}/ns/uts, CLONE_NEWUTS)"))?;
+        .call(|| format!("setns(fd of \"/proc/{pid}/ns/uts\", CLONE_NEWUTS)"))?;
     let uts_after = NsId::current("uts")?;
     ns::ensure_joined(target_uts, uts_after)?;
     say!(
@@ -228,9 +232,14 @@ fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
         // No /proc/PID: no process (or thread) has that PID. ENOENT also
         // comes for a zombie: it has released its namespaces at exit.
         Err(errno @ (Errno::ENOENT | Errno::ESRCH)) => Err(Error::refused(
-            format!("no process {pid}: open({path}) failed: {errno}"),
+            format!(
+                "no process {pid}: open(\"{path}\", O_RDONLY | O_CLOEXEC) failed: {errno}"
+            ),
             "check the PID with `ps -p PID`; the process may have exited",
         )),
-        Err(errno) => Err(Error::sys(format!("open({path})"), errno)),
+        Err(errno) => Err(Error::sys(
+            format!("open(\"{path}\", O_RDONLY | O_CLOEXEC)"),
+            errno,
+        )),
     }
 }

@@ -147,7 +147,12 @@ fn unprivileged_may_not_open_pid_1() {
         return;
     };
     let err = ran.failure(1);
-    assert!(err.contains("open(/proc/1/ns/uts) failed: EACCES"), "{err}");
+    assert!(
+        err.contains(
+            "open(\"/proc/1/ns/uts\", O_RDONLY | O_CLOEXEC) failed: EACCES"
+        ),
+        "{err}"
+    );
     assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
 }
 
@@ -162,7 +167,7 @@ fn unprivileged_setns_into_a_host_owned_namespace_is_refused() {
     };
     let err = ran.failure(1);
     let call = format!(
-        "setns(/proc/{}/ns/uts, CLONE_NEWUTS) failed: EPERM",
+        "setns(fd of \"/proc/{}/ns/uts\", CLONE_NEWUTS) failed: EPERM",
         target.pid()
     );
     assert!(err.contains(&call), "{err}");

@@ -187,7 +187,10 @@ fn unprivileged_may_not_read_pid_1() {
         return;
     };
     let err = ran.failure(1);
-    assert!(err.contains("(/proc/1/ns/user) failed: EACCES"), "{err}");
+    assert!(
+        err.contains("stat(\"/proc/1/ns/user\") failed: EACCES"),
+        "{err}"
+    );
     assert!(err.contains("hint: ") && err.contains("ptrace"), "{err}");
     assert!(!ran.stdout.contains("setns("), "{}", ran.stdout);
 }

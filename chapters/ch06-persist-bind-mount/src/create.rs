@@ -152,12 +152,16 @@ impl<'a> CreateTarget<'a> {
             Ok(st) => st,
             Err(Errno::ENOENT) => return CreateTarget::make(dir),
             Err(errno) => {
-                return Err(Error::sys(format!("lstat({})", file.display()), errno));
+                return Err(Error::sys(
+                    format!("lstat(\"{}\")", file.display()),
+                    errno,
+                ));
             }
         };
         refuse_unless_empty_file(file, &found)?;
         let fd = open_path(dir)?;
-        let st = fstat(&fd).call(|| format!("fstat({})", file.display()))?;
+        let st =
+            fstat(&fd).call(|| format!("fstat(fd of \"{}\")", file.display()))?;
         if (st.st_dev, st.st_ino) != (found.st_dev, found.st_ino) {
             return refuse(file, "changed while it was being checked", HINT_NEW);
         }
@@ -182,7 +186,7 @@ impl<'a> CreateTarget<'a> {
             OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .call(|| format!("open({}, O_RDONLY)", file.display()))?;
+        .call(|| format!("open(\"{}\", O_RDONLY)", file.display()))?;
         host::set_mark(&readable, Mark::Found, file)?;
         Ok(CreateTarget {
             dir,
@@ -212,11 +216,21 @@ impl<'a> CreateTarget<'a> {
             OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o644),
         )
-        .call(|| format!("open({}, O_TMPFILE | O_WRONLY)", dir.path.display()))?;
+        .call(|| {
+            format!(
+                "open(\"{}\", O_TMPFILE | O_WRONLY, 0644)",
+                dir.path.display()
+            )
+        })?;
         host::set_mark(&unnamed, Mark::Made, file)?;
-        let st = fstat(&unnamed).call(|| format!("fstat({})", file.display()))?;
+        let st = fstat(&unnamed)
+            .call(|| format!("fstat(fd of \"{}\")", file.display()))?;
         linkat(&unnamed, "", dir.fd(), name, AtFlags::AT_EMPTY_PATH).call(|| {
-            format!("linkat(fd, \"\", {}, AT_EMPTY_PATH)", file.display())
+            format!(
+                "linkat(fd, \"\", fd of \"{}\", \"{}\", AT_EMPTY_PATH)",
+                dir.path.display(),
+                Path::new(name).display()
+            )
         })?;
         let mut target = CreateTarget {
             dir,
@@ -239,8 +253,8 @@ impl<'a> CreateTarget<'a> {
         // The O_TMPFILE descriptor still names no path: mount(2) onto it
         // fails with ENOENT (6.18). Reopen the name; make sure it is ours.
         target.fd = open_path(dir)?;
-        let named =
-            fstat(&target.fd).call(|| format!("fstat({})", file.display()))?;
+        let named = fstat(&target.fd)
+            .call(|| format!("fstat(fd of \"{}\")", file.display()))?;
         if (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino) {
             return refuse(file, "changed while it was being made", HINT_NEW);
         }
@@ -309,7 +323,11 @@ impl Drop for CreateTarget<'_> {
             }
             Mark::Found => {
                 if host::remove_mark(&host::fd_path(&self.fd), file).is_ok() {
-                    undone.push(format!("removexattr({})", host::MARK));
+                    undone.push(format!(
+                        "removexattr(\"{}\", \"{}\")",
+                        file.display(),
+                        host::MARK
+                    ));
                 }
             }
         }
@@ -388,5 +406,5 @@ fn open_path(dir: &Dir) -> Result<OwnedFd> {
         OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .call(|| format!("open({}, O_PATH | O_NOFOLLOW)", dir.file.display()))
+    .call(|| format!("open(\"{}\", O_PATH | O_NOFOLLOW)", dir.file.display()))
 }

@@ -51,9 +51,10 @@ pub(crate) fn read_mark(path: &Path) -> Result<Option<Mark>> {
         Ok(_) | Err(rustix::io::Errno::RANGE) => Ok(Some(Mark::Found)),
         // ENODATA: no such attribute; EOPNOTSUPP: no xattrs here (nsfs).
         Err(rustix::io::Errno::NODATA | rustix::io::Errno::OPNOTSUPP) => Ok(None),
-        Err(errno) => {
-            Err(sys(format!("getxattr({}, {MARK})", path.display()), errno))
-        }
+        Err(errno) => Err(sys(
+            format!("getxattr(\"{}\", \"{MARK}\")", path.display()),
+            errno,
+        )),
     }
 }
 
@@ -62,7 +63,7 @@ pub(crate) fn set_mark(fd: &OwnedFd, mark: Mark, what: &Path) -> Result<()> {
     rustix::fs::fsetxattr(fd, MARK, mark.value().as_bytes(), XattrFlags::CREATE)
         .map_err(|errno| {
             let call = format!(
-                "fsetxattr({}, {MARK}, \"{}\", XATTR_CREATE)",
+                "fsetxattr(fd of \"{}\", \"{MARK}\", \"{}\", XATTR_CREATE)",
                 what.display(),
                 mark.value()
             );
@@ -81,7 +82,10 @@ pub(crate) fn set_mark(fd: &OwnedFd, mark: Mark, what: &Path) -> Result<()> {
 /// Take the mark off `path` (as in [`read_mark`], a last symlink followed).
 pub(crate) fn remove_mark(path: &Path, what: &Path) -> Result<()> {
     rustix::fs::removexattr(path, MARK).map_err(|errno| {
-        sys(format!("removexattr({}, {MARK})", what.display()), errno)
+        sys(
+            format!("removexattr(\"{}\", \"{MARK}\")", what.display()),
+            errno,
+        )
     })
 }
 
@@ -134,7 +138,8 @@ pub(crate) fn check_filesystem(
     target: &Path,
     what: &Path,
 ) -> Result<()> {
-    let fs = fstatfs(fd).call(|| format!("fstatfs({})", what.display()))?;
+    let fs =
+        fstatfs(fd).call(|| format!("fstatfs(fd of \"{}\")", what.display()))?;
     let f_type = fs.filesystem_type();
     if ORDINARY.iter().any(|(magic, _)| *magic == f_type) {
         return Ok(());
@@ -204,10 +209,11 @@ impl Dir {
             _ => Path::new("."),
         };
         let dir = std::fs::canonicalize(parent)
-            .call(|| format!("realpath({})", parent.display()))?;
+            .call(|| format!("realpath(\"{}\")", parent.display()))?;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let fd = open(&dir, flags, Mode::empty())
-            .call(|| format!("open({}, O_RDONLY | O_DIRECTORY)", dir.display()))?;
+        let fd = open(&dir, flags, Mode::empty()).call(|| {
+            format!("open(\"{}\", O_RDONLY | O_DIRECTORY)", dir.display())
+        })?;
         check(&fd, &dir)?;
         let lock = match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => locked,
@@ -225,7 +231,7 @@ impl Dir {
             }
             Err((_, errno)) => {
                 return Err(Error::sys(
-                    format!("flock({}, LOCK_EX | LOCK_NB)", dir.display()),
+                    format!("flock(fd of \"{}\", LOCK_EX | LOCK_NB)", dir.display()),
                     errno,
                 ));
             }

@@ -32,7 +32,7 @@ pub(crate) fn join(path: &Path) -> Result<()> {
     );
     let child = process::fork_child(&[], || {
         setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
-            .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))?;
+            .call(|| format!("setns(fd of \"{}\", CLONE_NEWUTS)", path.display()))?;
         // Proved, not assumed: the namespace we are in now is the one checked.
         let now = NsId::current("uts")?;
         ns::ensure_joined(uts_ns, now)?;
@@ -63,9 +63,10 @@ pub(crate) fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
     let flags =
         OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
     let ns_fd = open(path, flags, Mode::empty())
-        .call(|| format!("open({}, O_RDONLY)", path.display()))?;
+        .call(|| format!("open(\"{}\", O_RDONLY)", path.display()))?;
     // statfs(2): namespace files live on the kernel's nsfs, f_type NSFS_MAGIC.
-    let fs = fstatfs(&ns_fd).call(|| format!("fstatfs({})", path.display()))?;
+    let fs =
+        fstatfs(&ns_fd).call(|| format!("fstatfs(fd of \"{}\")", path.display()))?;
     if fs.filesystem_type() != NSFS_MAGIC {
         return Err(Error::refused(
             format!(
@@ -84,7 +85,7 @@ pub(crate) fn open_uts_ns_file(path: &Path) -> Result<(OwnedFd, NsId)> {
     let nstype = unsafe { libc::ioctl(ns_fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
     if nstype == -1 {
         return Err(Error::sys(
-            format!("ioctl({}, NS_GET_NSTYPE)", path.display()),
+            format!("ioctl(fd of \"{}\", NS_GET_NSTYPE)", path.display()),
             Errno::last(),
         ));
     }

@@ -179,6 +179,10 @@ fn story() -> Result<()> {
     // exist, and be a file: a bind mount covers a file with a file (or a
     // directory with a directory).
     let dir = cleanup::TempDir::new("ch06-persist")?;
+    let tmpfs_call = format!(
+        "mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"size=1M\")",
+        dir.path().display()
+    );
     let tmpfs = cleanup::Mount::new(dir.path(), || {
         mount(
             Some("tmpfs"),
@@ -187,16 +191,26 @@ fn story() -> Result<()> {
             MsFlags::empty(),
             Some("size=1M"),
         )
-        .call(|| format!("mount(\"tmpfs\", {}, \"tmpfs\")", dir.path().display()))
+        .call(|| tmpfs_call.clone())
     })?;
     let uts_file = dir.path().join("uts");
     OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&uts_file)
-        .call(|| format!("open({}, O_CREAT | O_EXCL)", uts_file.display()))?;
+        .call(|| {
+            format!(
+                "open(\"{}\", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)",
+                uts_file.display()
+            )
+        })?;
+    // std's OpenOptions adds O_CLOEXEC, and creates with mode 0666 (less the
+    // umask); the descriptor is closed at once: the file is what counts.
     say!(
-        "process {me}: mkdtemp -> {}, a tmpfs on it, and an empty file {} to bind onto",
+        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  \
+         open(\"{}\", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666): an empty file \
+         to bind onto",
+        dir.template().display(),
         dir.path().display(),
         uts_file.display()
     );
@@ -238,14 +252,17 @@ fn story() -> Result<()> {
         let b = std::process::id();
         let uts_file = &uts_file;
         let ns_fd =
-            open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                .call(|| format!("open({}, O_RDONLY)", uts_file.display()))?;
+            open(uts_file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).call(
+                || format!("open(\"{}\", O_RDONLY | O_CLOEXEC)", uts_file.display()),
+            )?;
         // setns(2): with an nsfs fd, the flag names the one type expected;
         // the kernel says EINVAL if the file is a namespace of another type.
-        setns(&ns_fd, CloneFlags::CLONE_NEWUTS)
-            .call(|| format!("setns({}, CLONE_NEWUTS)", uts_file.display()))?;
+        setns(&ns_fd, CloneFlags::CLONE_NEWUTS).call(|| {
+            format!("setns(fd of \"{}\", CLONE_NEWUTS)", uts_file.display())
+        })?;
         say!(
-            "process {b} (B): open(\"{}\") + setns(fd, CLONE_NEWUTS) -> {}; hostname \"{}\"",
+            "process {b} (B): open(\"{0}\", O_RDONLY | O_CLOEXEC),\n  \
+             setns(fd of \"{0}\", CLONE_NEWUTS) -> {1}; hostname \"{2}\"",
             uts_file.display(),
             NsId::current("uts")?,
             ns::hostname()?
@@ -263,13 +280,14 @@ fn story() -> Result<()> {
     // umount2(MNT_DETACH) would take it along (a lazy unmount detaches every
     // mount below too, umount(2)); here each step is checked and told.
     umount2(&uts_file, MntFlags::empty())
-        .call(|| format!("umount2({}, 0)", uts_file.display()))?;
+        .call(|| format!("umount2(\"{}\", 0)", uts_file.display()))?;
     say!(
         "process {me}: umount2(\"{}\", 0): the last reference to {held} is gone; the kernel frees it",
         uts_file.display()
     );
     // The file, its tmpfs and the directory: each guard undoes its own.
-    fs::remove_file(&uts_file).call(|| format!("unlink({})", uts_file.display()))?;
+    fs::remove_file(&uts_file)
+        .call(|| format!("unlink(\"{}\")", uts_file.display()))?;
     tmpfs.unmount()?;
     let removed = dir.path().to_owned();
     dir.remove()?;
@@ -350,7 +368,7 @@ fn needs_root(command: &str, why: &str) -> Result<()> {
 /// namespace that maps all uids so passes here, and meets EPERM later.)
 fn needs_initial_user_ns(command: &str) -> Result<()> {
     let uid_map = fs::read_to_string("/proc/self/uid_map")
-        .call(|| "read(/proc/self/uid_map)".into())?;
+        .call(|| "read(fd of \"/proc/self/uid_map\")".into())?;
     let map: Vec<&str> = uid_map.split_whitespace().collect();
     if map == ["0", "0", "4294967295"] {
         return Ok(());

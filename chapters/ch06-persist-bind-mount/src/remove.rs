@@ -32,15 +32,15 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
     // ANCHOR: remove
     // Never unmount what is not ours: PATH itself must be a mount point (not
     // a symlink to one), of nsfs, holding a UTS namespace, over create's mark.
-    let st = lstat(path).call(|| format!("lstat({})", path.display()))?;
+    let st = lstat(path).call(|| format!("lstat(\"{}\")", path.display()))?;
     if file_type(st.st_mode) == SFlag::S_IFLNK {
         return Err(Error::refused(
             format!("{} is a symbolic link, not a mount point", path.display()),
             "give the path of the bind mount itself",
         ));
     }
-    let file =
-        fs::canonicalize(path).call(|| format!("realpath({})", path.display()))?;
+    let file = fs::canonicalize(path)
+        .call(|| format!("realpath(\"{}\")", path.display()))?;
     refuse_other_mounts(&file)?;
     // Locked and uninterruptible as create is, so neither sees the other's
     // work halfway; checked again under the lock.
@@ -60,7 +60,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         // UMOUNT_NOFOLLOW: should PATH become a symlink meanwhile, do not
         // follow it.
         umount2(&file, MntFlags::UMOUNT_NOFOLLOW)
-            .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
+            .call(|| format!("umount2(\"{}\", UMOUNT_NOFOLLOW)", file.display()))?;
         say!(
             "process {me}: umount2(\"{}\", UMOUNT_NOFOLLOW): the bind mount no longer \
              holds {uts_ns};\n  with no process or fd left in it, the kernel frees it",
@@ -129,7 +129,7 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
         // The mount this copy has there is the one the parent checked.
         ns::ensure_joined(uts_ns, NsId::of_file("uts", file)?)?;
         umount2(file, MntFlags::UMOUNT_NOFOLLOW)
-            .call(|| format!("umount2({}, UMOUNT_NOFOLLOW)", file.display()))?;
+            .call(|| format!("umount2(\"{}\", UMOUNT_NOFOLLOW)", file.display()))?;
         if let Some(mount) = mountinfo::top_mount_at(file)? {
             return Err(Error::refused(
                 format!(
@@ -144,7 +144,7 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
         let mark = host::read_mark(file)?;
         let kind = file_type(
             lstat(file)
-                .call(|| format!("lstat({})", file.display()))?
+                .call(|| format!("lstat(\"{}\")", file.display()))?
                 .st_mode,
         );
         let (Some(mark), SFlag::S_IFREG) = (mark, kind) else {
@@ -180,11 +180,11 @@ fn look_beneath(file: &Path, uts_ns: NsId) -> Result<()> {
 fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
     let me = std::process::id();
     let file = &dir.file;
-    let st = fstat(&fd).call(|| format!("fstat({})", file.display()))?;
+    let st = fstat(&fd).call(|| format!("fstat(fd of \"{}\")", file.display()))?;
     let empty_file = file_type(st.st_mode) == SFlag::S_IFREG && st.st_size == 0;
     if mark == Mark::Made && empty_file {
         unlinkat(dir.fd(), dir.name.as_os_str(), UnlinkatFlags::NoRemoveDir)
-            .call(|| format!("unlink({})", file.display()))?;
+            .call(|| format!("unlink(\"{}\")", file.display()))?;
         say!(
             "process {me}: removed the empty file {}, which create made",
             file.display()
@@ -214,5 +214,5 @@ fn open_path(dir: &Dir) -> Result<OwnedFd> {
         OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .call(|| format!("open({}, O_PATH | O_NOFOLLOW)", dir.file.display()))
+    .call(|| format!("open(\"{}\", O_PATH | O_NOFOLLOW)", dir.file.display()))
 }

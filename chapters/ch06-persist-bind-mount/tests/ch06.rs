@@ -54,11 +54,14 @@ fn story(user: User) {
     let host_uts = host_ns("uts");
     let made_by_a = ns_on_line(out, "(A): unshare(CLONE_NEWUTS)", "uts");
     let held_by_file = ns_on_line(out, "  stat(", "uts");
-    let joined_by_b = ns_on_line(out, "(B): open(", "uts");
+    // B's line goes on, indented: `  setns(fd of "PATH", CLONE_NEWUTS) -> ...`.
+    let b_setns = "  setns(fd of \"";
+    line_with(out, "(B): open(");
+    let joined_by_b = ns_on_line(out, b_setns, "uts");
     assert_ne!(made_by_a, host_uts, "A's namespace is a new one");
     assert_eq!(held_by_file, made_by_a, "the file is A's namespace, A gone");
     assert_eq!(joined_by_b, made_by_a, "B joined A's namespace");
-    let b_line = line_with(out, "(B): open(");
+    let b_line = line_with(out, b_setns);
     assert_eq!(quoted_after(b_line, "hostname "), "ch06-persisted");
     // The story moved from the host's mount namespace to one of its own.
     let mnt_line = line_with(out, "unshare(CLONE_NEWNS): ");

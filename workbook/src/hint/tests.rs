@@ -234,8 +234,11 @@ fn setgroups_eacces_names_apparmor_both_sysctls_and_the_profile() {
     };
     for facts in [ubuntu, plain()] {
         for (call, errno) in [
-            ("open(/proc/self/setgroups, O_WRONLY)", Errno::EACCES),
-            ("write(/proc/self/uid_map, \"0 1000 1\")", Errno::EPERM),
+            ("open(\"/proc/self/setgroups\", O_WRONLY)", Errno::EACCES),
+            (
+                "write(fd of \"/proc/self/uid_map\", \"0 1000 1\")",
+                Errno::EPERM,
+            ),
         ] {
             let hint = hint(call, errno, &facts);
             for part in [
@@ -256,7 +259,7 @@ fn gid_map_before_setgroups_deny_says_so() {
         setgroups_denied: Some(false),
         ..plain()
     };
-    let call = "write(/proc/self/gid_map, \"0 1000 1\")";
+    let call = "write(fd of \"/proc/self/gid_map\", \"0 1000 1\")";
     let hint = hint(call, Errno::EPERM, &allowed);
     assert!(hint.contains("`deny` to /proc/self/setgroups"), "{hint}");
     assert!(!hint.contains("AppArmor"), "{hint}");
