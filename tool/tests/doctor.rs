@@ -170,7 +170,7 @@ fn names_denied_capabilities_as_the_error_does() {
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert_eq!(ran.status.code(), Some(0), "{out}\n{stderr}");
     assert!(
-        out.contains("refused: write(/proc/self/setgroups): EACCES"),
+        out.contains("refused: write(\"/proc/self/setgroups\", \"deny\"): EACCES"),
         "{out}"
     );
     let Some(hint) = ch02_hint(|cmd| {

@@ -159,7 +159,7 @@ impl<'a> CreateTarget<'a> {
             }
         };
         refuse_unless_empty_file(file, &found)?;
-        let fd = open_path(dir)?;
+        let fd = dir.open_path()?;
         let st =
             fstat(&fd).call(|| format!("fstat(fd of \"{}\")", file.display()))?;
         if (st.st_dev, st.st_ino) != (found.st_dev, found.st_ino) {
@@ -252,7 +252,7 @@ impl<'a> CreateTarget<'a> {
         };
         // The O_TMPFILE descriptor still names no path: mount(2) onto it
         // fails with ENOENT (6.18). Reopen the name; make sure it is ours.
-        target.fd = open_path(dir)?;
+        target.fd = dir.open_path()?;
         let named = fstat(&target.fd)
             .call(|| format!("fstat(fd of \"{}\")", file.display()))?;
         if (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino) {
@@ -395,16 +395,4 @@ fn refuse_unless_empty_file(file: &Path, st: &FileStat) -> Result<()> {
         return refuse(file, &what, HINT_NEW);
     }
     Ok(())
-}
-
-/// O_PATH | O_NOFOLLOW: a handle on the name's file itself, never what a
-/// symlink points to, that opens nothing (open(2)).
-fn open_path(dir: &Dir) -> Result<OwnedFd> {
-    openat(
-        dir.fd(),
-        dir.name.as_os_str(),
-        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .call(|| format!("open(\"{}\", O_PATH | O_NOFOLLOW)", dir.file.display()))
 }

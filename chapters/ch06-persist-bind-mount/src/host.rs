@@ -251,6 +251,20 @@ impl Dir {
 }
 // ANCHOR_END: lock
 
+impl Dir {
+    /// O_PATH | O_NOFOLLOW: a handle on the name's file itself, never what a
+    /// symlink points to, that opens nothing (open(2)).
+    pub(crate) fn open_path(&self) -> Result<OwnedFd> {
+        nix::fcntl::openat(
+            self.fd(),
+            self.name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .call(|| format!("open(\"{}\", O_PATH | O_NOFOLLOW)", self.file.display()))
+    }
+}
+
 // ANCHOR: signals
 /// SIGINT, SIGTERM, SIGHUP and SIGQUIT (Ctrl-C, kill, a closed terminal,
 /// Ctrl-\) held back from creation to drop: one that arrives meanwhile is

@@ -10,10 +10,9 @@ use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use nix::fcntl::{OFlag, openat};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, unshare};
-use nix::sys::stat::{Mode, SFlag, fstat, lstat};
+use nix::sys::stat::{SFlag, fstat, lstat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
@@ -68,7 +67,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
         );
     }
     // No mount on it now: create's marked file, or nothing of create's.
-    let fd = open_path(&dir)?;
+    let fd = dir.open_path()?;
     let Some(mark) = host::read_mark(&host::fd_path(&fd))? else {
         return Err(Error::refused(
             format!(
@@ -205,14 +204,3 @@ fn forget(dir: &Dir, fd: OwnedFd, mark: Mark) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: forget
-
-/// O_PATH | O_NOFOLLOW: the name's file itself, opened for nothing.
-fn open_path(dir: &Dir) -> Result<OwnedFd> {
-    openat(
-        dir.fd(),
-        dir.name.as_os_str(),
-        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .call(|| format!("open(\"{}\", O_PATH | O_NOFOLLOW)", dir.file.display()))
-}

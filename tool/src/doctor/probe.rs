@@ -147,7 +147,7 @@ fn steps(who: As, ns_type: &str) -> Result<(), Refusal> {
 fn write(path: &str, text: &str) -> Result<(), Refusal> {
     fs::write(path, text).map_err(|e| {
         refusal(
-            &format!("write({path})"),
+            &format!("write(\"{path}\", \"{text}\")"),
             Errno::from_raw(e.raw_os_error().unwrap_or(0)),
         )
     })

@@ -157,7 +157,7 @@ fn cases() -> Vec<(Blocker, Facts, As, Refusal)> {
                 ..plain()
             },
             As::MeRootless,
-            refusal("write(/proc/self/setgroups)", Errno::EACCES),
+            refusal("write(\"/proc/self/setgroups\", \"deny\")", Errno::EACCES),
         ),
         (
             Blocker::NoCapSysAdmin,
