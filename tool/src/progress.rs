@@ -20,30 +20,31 @@ pub fn verdicts(root: &Path, catalog: &[Exercise]) -> Vec<Verdict> {
     let shared = state::shared_key(root);
     catalog
         .iter()
-        .map(|exercise| {
-            let key = state::key(root, exercise, shared);
-            if let Some(verdict) = saved.get(&exercise.package, &key) {
-                return verdict.clone();
-            }
-            let verdict = cargo::check(root, exercise);
-            saved.put(&exercise.package, key, verdict.clone());
-            // Saved at once: an interrupted run keeps what it learnt.
-            save(&saved);
-            verdict
-        })
+        .map(|exercise| saved_or_run(&mut saved, root, exercise, shared))
         .collect()
 }
 
 /// One exercise's verdict, saved or run (and saved).
 pub fn verdict(root: &Path, exercise: &Exercise) -> Verdict {
     let mut saved = Saved::load(root);
-    let key = state::key(root, exercise, state::shared_key(root));
+    saved_or_run(&mut saved, root, exercise, state::shared_key(root))
+}
+
+/// The saved verdict while its key still holds; otherwise run the check and
+/// save its verdict at once, so an interrupted run keeps what it learnt.
+fn saved_or_run(
+    saved: &mut Saved,
+    root: &Path,
+    exercise: &Exercise,
+    shared: u64,
+) -> Verdict {
+    let key = state::key(root, exercise, shared);
     if let Some(verdict) = saved.get(&exercise.package, &key) {
         return verdict.clone();
     }
     let verdict = cargo::check(root, exercise);
     saved.put(&exercise.package, key, verdict.clone());
-    save(&saved);
+    save(saved);
     verdict
 }
 
