@@ -16,4 +16,5 @@ pub mod reset;
 pub mod results;
 pub mod solution;
 pub mod state;
+pub mod term;
 pub mod watch;

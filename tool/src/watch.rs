@@ -1,7 +1,9 @@
 //! `watch [--manual]`: check the first unfinished exercise, then again each
 //! time one of its files is saved, with the verdict, a progress bar over
-//! all exercises, and the keys (each followed by Enter): `h` hint, `n`
-//! next, `l` list, `q` quit; Enter alone runs the check again.
+//! all exercises, and the keys: `h` hint, `n` next, `l` list, `q` quit; `r`
+//! or Enter runs the check again. On a terminal a key acts alone
+//! ([`crate::term`]); from a pipe (tests, scripts) keys come as lines, each
+//! followed by Enter.
 //!
 //! Saves are noticed with inotify(7) on the exercise's directories (an
 //! editor that saves by renaming a new file over the old one gives
@@ -10,6 +12,7 @@
 //! or with `--manual`, Enter runs the check again. No polling, no sleep:
 //! one poll(2) on stdin and the inotify fd.
 
+use std::io::IsTerminal;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +28,11 @@ use crate::cli::{Outcome, Usage};
 use crate::hint::wrap;
 use crate::progress::{self, bar};
 use crate::state::{self, Saved};
+use crate::term::KeyMode;
 
-const KEYS: &str = "keys (then Enter): h hint · n next · l list · q quit · Enter alone: check again";
+const KEYS: &str =
+    "keys: h hint · n next · l list · q quit · r or Enter: check again";
+const LINE_KEYS: &str = "keys (then Enter): h hint · n next · l list · q quit · Enter alone: check again";
 
 pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
     let manual = match args {
@@ -43,8 +49,24 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         println!("All done: every exercise passes.");
         return Ok(ExitCode::SUCCESS);
     };
+    // Single keys on a terminal; lines from anything else. The guard puts
+    // the terminal back on every way out of this function.
+    let key_mode = match std::io::stdin().is_terminal() {
+        false => None,
+        true => match KeyMode::enter() {
+            Ok(mode) => Some(mode),
+            Err(why) => {
+                eprintln!("{why}; keys are read as lines instead (then Enter).");
+                None
+            }
+        },
+    };
+    let keys = match key_mode {
+        Some(_) => KEYS,
+        None => LINE_KEYS,
+    };
     let mut hints_shown = 0;
-    let mut watcher = Watcher::new(manual);
+    let mut watcher = Watcher::new(manual, key_mode.is_some());
     let mut input = Vec::new();
     let mut check = true;
     loop {
@@ -52,16 +74,16 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         watcher.watch(root, exercise);
         if std::mem::replace(&mut check, true) {
             let verdict = progress::verdict(root, exercise);
-            show(root, catalog, exercise, &verdict, &watcher);
+            show(root, catalog, exercise, &verdict, &watcher, keys);
         }
         // Wait for a save or a key.
         let key = match watcher.wait(&mut input) {
             Event::Saved => continue,
             Event::Closed => return Ok(ExitCode::SUCCESS),
-            Event::Line(line) => line,
+            Event::Key(key) => key,
         };
-        match key.trim() {
-            "" => {}
+        match key.as_str() {
+            "" | "r" => {}
             "q" => return Ok(ExitCode::SUCCESS),
             "h" => {
                 let n = hints_shown % exercise.hints.len();
@@ -70,7 +92,7 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
                 for line in wrap(&exercise.hints[n], 76) {
                     println!("  {line}");
                 }
-                println!("{KEYS}");
+                println!("{keys}");
                 check = false;
             }
             "n" => {
@@ -90,11 +112,11 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
             }
             "l" => {
                 list(root, catalog);
-                println!("{KEYS}");
+                println!("{keys}");
                 check = false;
             }
             other => {
-                println!("unknown key {other:?}; {KEYS}");
+                println!("unknown key {other:?}; {keys}");
                 check = false;
             }
         }
@@ -107,6 +129,7 @@ fn show(
     exercise: &Exercise,
     verdict: &Verdict,
     watcher: &Watcher,
+    keys: &str,
 ) {
     println!();
     println!(
@@ -127,7 +150,7 @@ fn show(
         true => println!("Checked again each time you save a file of it."),
         false => println!("{}; press Enter to check again.", watcher.why_manual),
     }
-    println!("{KEYS}");
+    println!("{keys}");
 }
 
 /// How many exercises pass, by their saved verdicts (none is run for it).
@@ -159,7 +182,8 @@ fn list(root: &Path, catalog: &[Exercise]) {
 
 enum Event {
     Saved,
-    Line(String),
+    /// A key, as a line's text without its spaces: "" for Enter alone.
+    Key(String),
     Closed,
 }
 
@@ -167,30 +191,31 @@ struct Watcher {
     inotify: Option<Inotify>,
     why_manual: String,
     watching: Option<String>,
+    /// Stdin gives single keys (a terminal in key mode), not lines.
+    single_keys: bool,
 }
 
 impl Watcher {
-    fn new(manual: bool) -> Watcher {
-        if manual {
-            return Watcher {
-                inotify: None,
-                why_manual: "Manual mode (--manual)".into(),
-                watching: None,
-            };
-        }
-        match Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK) {
-            Ok(inotify) => Watcher {
-                inotify: Some(inotify),
-                why_manual: String::new(),
-                watching: None,
-            },
-            Err(errno) => Watcher {
-                inotify: None,
-                why_manual: format!(
-                    "inotify_init1 failed ({errno:?}), no file watching"
-                ),
-                watching: None,
-            },
+    fn new(manual: bool, single_keys: bool) -> Watcher {
+        let (inotify, why_manual) = match manual {
+            true => (None, "Manual mode (--manual)".into()),
+            false => {
+                match Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK) {
+                    Ok(inotify) => (Some(inotify), String::new()),
+                    Err(errno) => (
+                        None,
+                        format!(
+                            "inotify_init1 failed ({errno:?}), no file watching"
+                        ),
+                    ),
+                }
+            }
+        };
+        Watcher {
+            inotify,
+            why_manual,
+            watching: None,
+            single_keys,
         }
     }
 
@@ -237,12 +262,12 @@ impl Watcher {
         }
     }
 
-    /// Block in poll(2) until a save, a full line on stdin, or its end.
+    /// Block in poll(2) until a save, a key (a full line on stdin when it
+    /// is not in key mode), or the end of stdin.
     fn wait(&mut self, input: &mut Vec<u8>) -> Event {
         loop {
-            if let Some(end) = input.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = input.drain(..=end).collect();
-                return Event::Line(String::from_utf8_lossy(&line).into_owned());
+            if let Some(key) = self.next_key(input) {
+                return key;
             }
             let stdin = std::io::stdin();
             let mut fds = vec![PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
@@ -270,10 +295,37 @@ impl Watcher {
                 let mut buf = [0u8; 256];
                 match nix::unistd::read(std::io::stdin().as_fd(), &mut buf) {
                     Ok(0) | Err(_) => return Event::Closed,
+                    // In key mode, one read of an arrow or function key
+                    // gives its whole escape sequence (ESC [ A ...): it is
+                    // no key of ours, and its bytes must not act as keys.
+                    Ok(_) if self.single_keys && buf[0] == 0x1b => {
+                        return Event::Key("escape sequence".into());
+                    }
                     Ok(n) => input.extend_from_slice(&buf[..n]),
                 }
             }
         }
+    }
+
+    /// The next key already read: one byte in key mode, else one line.
+    fn next_key(&self, input: &mut Vec<u8>) -> Option<Event> {
+        if !self.single_keys {
+            let end = input.iter().position(|b| *b == b'\n')?;
+            let line: Vec<u8> = input.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line).trim().to_owned();
+            return Some(Event::Key(line));
+        }
+        if input.is_empty() {
+            return None;
+        }
+        Some(match input.remove(0) {
+            // ICRNL (kept on) makes Enter \n; \r if a terminal sends it raw.
+            b'\n' | b'\r' => Event::Key(String::new()),
+            // Ctrl-D: with ICANON off it is a byte, not the end of input.
+            0x04 => Event::Closed,
+            byte if byte.is_ascii_graphic() => Event::Key(char::from(byte).into()),
+            byte => Event::Key(format!("byte {byte:#04x}")),
+        })
     }
 }
 

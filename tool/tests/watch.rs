@@ -119,3 +119,229 @@ fn watch_refuses_unknown_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `watch` on a real terminal: a tmux server of this test's own (its socket
+/// in the fixture, `-f /dev/null`: no user config), killed on drop. The
+/// pane runs a script that waits for the test (`tmux wait-for`), prints
+/// `stty -a`, runs watch, prints its exit status and `stty -a` again. The
+/// test reads everything the pane prints through `pipe-pane` into a FIFO,
+/// and waits on it with poll(2): readiness, not time (the deadline only
+/// bounds a failing run).
+struct TtyWatch {
+    fx: Fixture,
+    socket: std::path::PathBuf,
+    out: std::fs::File,
+    seen: String,
+    /// Where the next wait starts looking in `seen`.
+    from: usize,
+}
+
+const PANE: &str = "watch";
+
+impl TtyWatch {
+    fn start(name: &str) -> Option<TtyWatch> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let tmux = std::process::Command::new("tmux").arg("-V").output();
+        if !tmux.is_ok_and(|out| out.status.success()) {
+            return testkit::skip("tmux is not installed (apt-get install tmux)");
+        }
+        let fx = Fixture::new(name);
+        let cargo = fx.fake_cargo();
+        let socket = fx.path("tmux.sock");
+        let fifo = fx.path("pane.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .unwrap();
+        // Opened before any writer, O_NONBLOCK: poll(2) says when the pane
+        // printed, and POLLHUP only once `cat` has come and gone.
+        let out = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let quote = |p: &std::path::Path| {
+            let p = p.display().to_string();
+            assert!(!p.contains('\''), "{p}");
+            format!("'{p}'")
+        };
+        // `trap : INT`: the script outlives a Ctrl-C that ends watch, to
+        // print the terminal's mode after it.
+        let script = format!(
+            "trap : INT\n\
+             tmux -S {sock} wait-for go\n\
+             echo BEFORE; stty -a; echo END\n\
+             env -u CARGO_TARGET_DIR WORKBOOK_ROOT={root} CARGO={cargo} {bin} watch\n\
+             echo \"watch exited $?\"\n\
+             echo AFTER; stty -a; echo END\n",
+            sock = quote(&socket),
+            root = quote(&fx.0),
+            cargo = quote(&cargo),
+            bin = quote(std::path::Path::new(env!("CARGO_BIN_EXE_workbook"))),
+        );
+        let watch = TtyWatch {
+            fx,
+            socket,
+            out,
+            seen: String::new(),
+            from: 0,
+        };
+        watch.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            PANE,
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let pipe = format!("cat >>{}", quote(&fifo));
+        watch.tmux(&["pipe-pane", "-O", "-t", PANE, &pipe]);
+        // Only now, with everything the pane prints going to the FIFO.
+        watch.tmux(&["wait-for", "-S", "go"]);
+        Some(watch)
+    }
+
+    /// `tmux -S <ours> args`; its stdout.
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A key, alone (no Enter), as tmux types it: `h`, `C-c`.
+    fn press(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", PANE, key]);
+    }
+
+    /// Wait until the pane has printed `text` (after what earlier waits
+    /// matched); returns what it printed up to the end of `text`.
+    fn wait_for(&mut self, text: &str) -> String {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(at) = self.seen[self.from..].find(text) {
+                let end = self.from + at + text.len();
+                let printed = self.seen[self.from..end].to_owned();
+                self.from = end;
+                return printed;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut fds = [PollFd::new(self.out.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::try_from(left).unwrap());
+            match ready {
+                Ok(0) => panic!(
+                    "after 30 s, no {text:?}; the pane printed:\n{}",
+                    self.seen
+                ),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(errno) => panic!("poll: {errno}"),
+            }
+            let mut buf = [0u8; 4096];
+            match self.out.read(&mut buf) {
+                Ok(0) => panic!("the pane closed before {text:?}:\n{}", self.seen),
+                Ok(n) => self.seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("reading the pane: {e}"),
+            }
+        }
+    }
+
+    /// The terminal's mode, as `stty -a` printed it after `marker`.
+    fn stty(&mut self, marker: &str) -> String {
+        self.wait_for(marker);
+        let mode = self.wait_for("END");
+        mode.trim_end_matches("END").trim().to_owned()
+    }
+
+    /// The pane's terminal as watch left it, read from the test: tcgetattr
+    /// on the pane's tty (`#{pane_tty}`).
+    fn local_flags(&self) -> nix::sys::termios::LocalFlags {
+        use std::os::unix::fs::OpenOptionsExt;
+        let tty = self.tmux(&["display-message", "-p", "-t", PANE, "#{pane_tty}"]);
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(tty.trim())
+            .unwrap();
+        nix::sys::termios::tcgetattr(&tty).unwrap().local_flags
+    }
+}
+
+impl Drop for TtyWatch {
+    fn drop(&mut self) {
+        // Ours only: the server on our socket (gone already if the pane's
+        // script ended, which ends its only session).
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .env_remove("TMUX")
+            .output();
+    }
+}
+
+#[test]
+fn on_a_terminal_single_keys_act_and_q_restores_the_mode() {
+    use nix::sys::termios::LocalFlags;
+    let Some(mut tty) = TtyWatch::start("watch-tty") else {
+        return;
+    };
+    let before = tty.stty("BEFORE");
+    assert!(
+        before.contains(" icanon") && before.contains(" echo "),
+        "{before}"
+    );
+    let first = tty.wait_for("keys: h hint");
+    assert!(first.contains("not yet: adds (root)"), "{first}");
+    let flags = tty.local_flags();
+    assert!(!flags.contains(LocalFlags::ICANON), "{flags:?}");
+    assert!(!flags.contains(LocalFlags::ECHO), "{flags:?}");
+    assert!(
+        flags.contains(LocalFlags::ISIG),
+        "Ctrl-C still works: {flags:?}"
+    );
+    // `h` alone, no Enter.
+    tty.press("h");
+    let hint = tty.wait_for("keys: h hint");
+    assert!(hint.contains("hint 1 of 2:"), "{hint}");
+    tty.fx.write("exercises/ex01-add/src/lib.rs", SOLVED);
+    let saved = tty.wait_for("keys: h hint");
+    assert!(saved.contains("passed ("), "{saved}");
+    // `r` and Enter check again: the verdict shows again.
+    for key in ["r", "Enter"] {
+        tty.press(key);
+        let again = tty.wait_for("keys: h hint");
+        assert!(again.contains("ex01-add (Add)") && again.contains("passed ("));
+    }
+    tty.press("q");
+    tty.wait_for("watch exited 0");
+    assert_eq!(tty.stty("AFTER"), before);
+}
+
+#[test]
+fn on_a_terminal_ctrl_c_restores_the_mode() {
+    let Some(mut tty) = TtyWatch::start("watch-tty-int") else {
+        return;
+    };
+    let before = tty.stty("BEFORE");
+    tty.wait_for("keys: h hint");
+    // The terminal sends SIGINT (ISIG); watch restores, then dies of it:
+    // 128 + 2.
+    tty.press("C-c");
+    tty.wait_for("watch exited 130");
+    assert_eq!(tty.stty("AFTER"), before);
+}
