@@ -19,6 +19,19 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, pipe2};
 
+testkit::cases!(
+    a_control_line_in_the_output_is_only_output,
+    an_exit_in_the_learners_code_is_named_as_such,
+    a_workbook_errors_hint_is_shown_under_its_sentence,
+    a_hostname_changed_is_said_first_and_set_back,
+    a_mount_in_the_case_dir_is_detached_before_removal_and_said,
+    two_runs_at_once_both_pass,
+    the_results_file_has_one_line_per_case,
+    sigint_leaves_nothing,
+    sigterm_leaves_nothing,
+    sighup_leaves_nothing,
+);
+
 const FIXTURE: &str = env!("CARGO_BIN_EXE_exercise-fixture");
 
 fn fixture(filter: &str) -> Command {
@@ -109,7 +122,6 @@ fn in_throwaway(cmd: &mut Command, flags: libc::c_int) {
     }
 }
 
-#[test]
 fn a_control_line_in_the_output_is_only_output() {
     let victim = scratch("victim");
     let mut cmd = fixture("spoofs_control_lines");
@@ -129,7 +141,6 @@ fn a_control_line_in_the_output_is_only_output() {
     assert!(text.contains("test spoofs_control_lines ... ok"), "{text}");
 }
 
-#[test]
 fn an_exit_in_the_learners_code_is_named_as_such() {
     let (out, text) = output(fixture("exits_early"));
     assert!(!out.status.success());
@@ -142,7 +153,6 @@ fn an_exit_in_the_learners_code_is_named_as_such() {
     );
 }
 
-#[test]
 fn a_workbook_errors_hint_is_shown_under_its_sentence() {
     let (_, text) = output(fixture("error_with_hint"));
     let lines = reason(&text, "error_with_hint");
@@ -156,7 +166,6 @@ fn a_workbook_errors_hint_is_shown_under_its_sentence() {
     );
 }
 
-#[test]
 fn a_hostname_changed_is_said_first_and_set_back() {
     if !root() {
         testkit::skip::<()>("the runner's own UTS namespace needs root");
@@ -181,7 +190,6 @@ fn a_hostname_changed_is_said_first_and_set_back() {
     assert!(text.contains("test host_name_is_back ... ok"), "{text}");
 }
 
-#[test]
 fn a_mount_in_the_case_dir_is_detached_before_removal_and_said() {
     if !root() {
         testkit::skip::<()>(
@@ -216,7 +224,6 @@ fn a_mount_in_the_case_dir_is_detached_before_removal_and_said() {
 
 /// Two runs at once, each case with its temporary directory up while the
 /// other run starts, checks and cleans: neither sees the other's.
-#[test]
 fn two_runs_at_once_both_pass() {
     let start = || {
         let (ready_rx, ready_tx) = pipe2(OFlag::O_CLOEXEC).unwrap();
@@ -254,7 +261,6 @@ fn two_runs_at_once_both_pass() {
     finish(second, go_second);
 }
 
-#[test]
 fn the_results_file_has_one_line_per_case() {
     let dir = scratch("results");
     let file = dir.join("results");
@@ -360,17 +366,14 @@ fn pidfd_open(pid: i32) -> OwnedFd {
     unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) }
 }
 
-#[test]
 fn sigint_leaves_nothing() {
     a_signal_leaves_nothing(Signal::SIGINT);
 }
 
-#[test]
 fn sigterm_leaves_nothing() {
     a_signal_leaves_nothing(Signal::SIGTERM);
 }
 
-#[test]
 fn sighup_leaves_nothing() {
     a_signal_leaves_nothing(Signal::SIGHUP);
 }

@@ -17,6 +17,15 @@ use std::sync::mpsc;
 use testkit::workspace::built;
 use testkit::{PublicCopy, RunDir, copy_executable, limit, skip};
 
+testkit::cases!(
+    a_user_namespace_without_capabilities_gets_the_apparmor_hint,
+    seccomp_refusal_as_root_names_seccomp_first,
+    seccomp_refusal_unprivileged_names_seccomp,
+    an_unmapped_user_namespace_hears_about_the_uid_map,
+    a_chroot_is_named_as_the_cause,
+    ch05_given_a_thread_names_its_process,
+);
+
 /// uid and gid of nobody, the learner without root when the tests are root.
 const NOBODY: u32 = 65534;
 
@@ -79,7 +88,6 @@ fn hint_of(stderr: &str) -> &str {
 /// every capability denied), the rootless entry fails opening
 /// /proc/self/setgroups for writing with EACCES, and the hint names both
 /// sysctls and the per-program profile.
-#[test]
 fn a_user_namespace_without_capabilities_gets_the_apparmor_hint() {
     for name in ROOTLESS {
         let Some(path) = built(name) else { return };
@@ -115,7 +123,6 @@ fn a_user_namespace_without_capabilities_gets_the_apparmor_hint() {
 
 /// Issue 7 §6: root under a seccomp filter that refuses unshare hears of
 /// the filter first, not that it lacks CAP_SYS_ADMIN (which it has).
-#[test]
 fn seccomp_refusal_as_root_names_seccomp_first() {
     if !is_root() {
         return skip("the root case needs root").unwrap_or(());
@@ -143,7 +150,6 @@ fn seccomp_refusal_as_root_names_seccomp_first() {
 
 /// The same filter, unprivileged: the rootless entry's
 /// unshare(CLONE_NEWUSER) is refused, and the hint names the filter.
-#[test]
 fn seccomp_refusal_unprivileged_names_seccomp() {
     let Some(path) = built("ch02-unshare") else {
         return;
@@ -165,7 +171,6 @@ fn seccomp_refusal_unprivileged_names_seccomp() {
 /// the example as the overflow uid in a namespace that maps nobody; its own
 /// unshare(CLONE_NEWUSER) fails with EPERM, and the hint is about the
 /// missing map, not about sysctls. As root and as nobody.
-#[test]
 fn an_unmapped_user_namespace_hears_about_the_uid_map() {
     let Some(path) = built("ch02-unshare") else {
         return;
@@ -198,7 +203,6 @@ fn an_unmapped_user_namespace_hears_about_the_uid_map() {
 
 /// Issue 9 P2: a chrooted learner gets EPERM from unshare(CLONE_NEWUSER)
 /// (unshare(2)), and the hint says it is the chroot, not a sysctl.
-#[test]
 fn a_chroot_is_named_as_the_cause() {
     if !is_root() {
         return skip("making a chroot needs root").unwrap_or(());
@@ -256,7 +260,6 @@ fn libraries(program: &Path) -> Vec<PathBuf> {
 /// kernel's answer depends on its version (EINVAL before 6.16, ENOENT
 /// since); either way the hint names the process to give instead. The
 /// thread is one of this test process's, alive for the whole run.
-#[test]
 fn ch05_given_a_thread_names_its_process() {
     let Some(path) = built("ch05-join-pidfd") else {
         return;

@@ -13,6 +13,14 @@ use testkit::workspace::built;
 use testkit::{Example, PublicCopy, RunDir, limit};
 use workbook::machine::Blocker;
 
+testkit::cases!(
+    names_a_zero_namespace_limit,
+    names_a_refused_user_namespace,
+    all_runs_where_nothing_refuses,
+    names_a_seccomp_filter_as_the_error_does,
+    names_denied_capabilities_as_the_error_does,
+);
+
 fn doctor() -> Example {
     Example::new(env!("CARGO_BIN_EXE_workbook"))
 }
@@ -23,7 +31,6 @@ fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[test]
 fn names_a_zero_namespace_limit() {
     let Some(ran) = doctor().run_with_zero_limit("uts", &["doctor"]) else {
         return; // skipped, with the reason (testkit::skip)
@@ -58,7 +65,6 @@ fn names_a_zero_namespace_limit() {
     ran.failure(1);
 }
 
-#[test]
 fn names_a_refused_user_namespace() {
     let Some(ran) = doctor().run_unprivileged_with_zero_userns_limit(&["doctor"])
     else {
@@ -100,7 +106,6 @@ fn names_a_refused_user_namespace() {
     );
 }
 
-#[test]
 fn all_runs_where_nothing_refuses() {
     let ran = doctor().run_plain(&["doctor"]);
     let out = &ran.stdout;
@@ -114,7 +119,6 @@ fn all_runs_where_nothing_refuses() {
 /// default profile), the doctor names the filter, and says of a refused
 /// user namespace exactly the hint ch02's own error gives under the same
 /// filter, run as the same unprivileged user.
-#[test]
 fn names_a_seccomp_filter_as_the_error_does() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbook"));
     limit::with_seccomp_eperm(&mut cmd, &[libc::SYS_unshare]);
@@ -160,7 +164,6 @@ fn names_a_seccomp_filter_as_the_error_does() {
 /// restriction (testkit's preloaded library imitates it), the doctor's
 /// unprivileged probe meets the refusal an example meets, and says of it
 /// the hint ch02's error gives.
-#[test]
 fn names_denied_capabilities_as_the_error_does() {
     let library = PublicCopy::of(limit::deny_caps_library());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbook"));

@@ -13,6 +13,14 @@ use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use fixture::Fixture;
 
+testkit::cases!(
+    a_save_brings_the_new_verdict,
+    the_manual_fallback_checks_again_on_enter,
+    watch_refuses_unknown_arguments,
+    on_a_terminal_single_keys_act_and_q_restores_the_mode,
+    on_a_terminal_ctrl_c_restores_the_mode,
+);
+
 const SOLVED: &str = "pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n";
 
 struct Watch {
@@ -66,7 +74,6 @@ impl Watch {
     }
 }
 
-#[test]
 fn a_save_brings_the_new_verdict() {
     let fx = Fixture::new("watch");
     let mut watch = Watch::start(&fx, &[]);
@@ -95,7 +102,6 @@ fn a_save_brings_the_new_verdict() {
     watch.quit();
 }
 
-#[test]
 fn the_manual_fallback_checks_again_on_enter() {
     let fx = Fixture::new("watch-manual");
     let mut watch = Watch::start(&fx, &["--manual"]);
@@ -109,7 +115,6 @@ fn the_manual_fallback_checks_again_on_enter() {
     watch.quit();
 }
 
-#[test]
 fn watch_refuses_unknown_arguments() {
     let fx = Fixture::new("watch-usage");
     let out = fx
@@ -294,7 +299,6 @@ impl Drop for TtyWatch {
     }
 }
 
-#[test]
 fn on_a_terminal_single_keys_act_and_q_restores_the_mode() {
     use nix::sys::termios::LocalFlags;
     let Some(mut tty) = TtyWatch::start("watch-tty") else {
@@ -332,7 +336,6 @@ fn on_a_terminal_single_keys_act_and_q_restores_the_mode() {
     assert_eq!(tty.stty("AFTER"), before);
 }
 
-#[test]
 fn on_a_terminal_ctrl_c_restores_the_mode() {
     let Some(mut tty) = TtyWatch::start("watch-tty-int") else {
         return;
