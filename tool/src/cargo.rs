@@ -20,6 +20,11 @@ pub enum Verdict {
     Passed { note: String },
     /// The first failure in one sentence, or the first compile error.
     NotYet(String),
+    /// cargo could not tell (it did not start, the results file could not
+    /// be made, or it failed before any check ran: an offline registry, a
+    /// killed build). Shown like a not-yet, never saved: the next run asks
+    /// cargo again.
+    Unknown(String),
 }
 
 /// The note for a pass where the root cases were skipped.
@@ -28,6 +33,12 @@ pub const ROOT_NOT_RUN: &str = "unprivileged cases only; root cases not run";
 impl Verdict {
     pub fn passed(&self) -> bool {
         matches!(self, Verdict::Passed { .. })
+    }
+
+    /// Whether the exercise's sources decided this verdict, so that it may
+    /// be saved under their key.
+    pub fn decided(&self) -> bool {
+        !matches!(self, Verdict::Unknown(_))
     }
 }
 
@@ -38,7 +49,7 @@ pub fn check(root: &Path, exercise: &Exercise) -> Verdict {
     // Made (empty) by us, as the learner: a test binary that runs as root
     // (`cargo test-root`) only appends, so the file stays ours.
     if let Err(err) = fs::create_dir_all(&dir).and_then(|()| fs::write(&file, "")) {
-        return Verdict::NotYet(format!("cannot write {}: {err}", file.display()));
+        return Verdict::Unknown(format!("cannot write {}: {err}", file.display()));
     }
     let cargo = cli::cargo();
     let output = Command::new(&cargo)
@@ -68,7 +79,7 @@ pub fn check(root: &Path, exercise: &Exercise) -> Verdict {
                 &results,
             )
         }
-        Err(err) => Verdict::NotYet(format!("could not run {cargo}: {err}")),
+        Err(err) => Verdict::Unknown(format!("could not run {cargo}: {err}")),
     }
 }
 
@@ -94,10 +105,17 @@ pub fn judge(
         let sentence = lines.next().unwrap_or("").trim();
         return Verdict::NotYet(format!("{case}: {sentence}"));
     }
-    // It did not build: the first error and where it is.
+    // It did not build (rustc's errors end in cargo's "could not compile"):
+    // the first error and where it is. Any other cargo error (a registry
+    // out of reach, a killed build) is not the exercise's.
+    let compiled = !stderr
+        .lines()
+        .any(|l| l.starts_with("error: could not compile"));
     let mut lines = stderr.lines();
     if let Some(error) = lines.by_ref().find(|l| {
-        l.starts_with("error") && !l.starts_with("error: could not compile")
+        !compiled
+            && l.starts_with("error")
+            && !l.starts_with("error: could not compile")
     }) {
         let at = lines
             .take(3)
@@ -111,7 +129,7 @@ pub fn judge(
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    Verdict::NotYet(format!("cargo test failed: {}", last.trim()))
+    Verdict::Unknown(format!("cargo test failed: {}", last.trim()))
 }
 
 /// Which cases of a pass did not run.

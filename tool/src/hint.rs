@@ -34,21 +34,22 @@ pub fn hint(catalog: &[Exercise], args: &[&str]) -> Outcome {
             )));
         }
     };
-    println!(
+    workbook::say!(
         "{} ({}), hint {n} of {count}:",
-        exercise.package, exercise.title
+        exercise.package,
+        exercise.title
     );
     for line in wrap(&exercise.hints[n - 1], 76) {
-        println!("  {line}");
+        workbook::say!("  {line}");
     }
     if n < count {
-        println!(
+        workbook::say!(
             "Still stuck? `cargo workbook hint {} {}`",
             exercise.id,
             n + 1
         );
     } else {
-        println!(
+        workbook::say!(
             "That was the last hint. The check, not the solution, is the teacher; \
              `cargo workbook solution {}` shows the answer once it passes.",
             exercise.id

@@ -36,14 +36,14 @@ fn main() -> ExitCode {
     let root = cli::root();
     let result = match args.as_slice() {
         ["-h" | "--help" | "help"] => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
+            workbook::say::text(USAGE);
+            return workbook::say::finish(ExitCode::SUCCESS);
         }
         [command, rest @ ..]
             if rest.iter().any(|a| matches!(*a, "-h" | "--help")) =>
         {
-            print!("{}", usage(command));
-            return ExitCode::SUCCESS;
+            workbook::say::text(usage(command));
+            return workbook::say::finish(ExitCode::SUCCESS);
         }
         ["doctor"] => doctor::doctor(&root),
         [] => Err(Usage("missing command".into())),
@@ -65,8 +65,10 @@ fn main() -> ExitCode {
             },
         },
     };
+    // Every line went through workbook::say!: a closed pipe or a full disk
+    // ends the command as it ends a chapter (SIGPIPE, or one error line).
     match result {
-        Ok(code) => code,
+        Ok(code) => workbook::say::finish(code),
         Err(Usage(why)) => {
             eprintln!("error: {why}\n\n{}", usage(args.first().unwrap_or(&"")));
             ExitCode::from(2)

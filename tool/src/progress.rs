@@ -43,8 +43,12 @@ fn saved_or_run(
         return verdict.clone();
     }
     let verdict = cargo::check(root, exercise);
-    saved.put(&exercise.package, key, verdict.clone());
-    save(saved);
+    // Only what the sources decided: a cargo that failed before any check
+    // ran is asked again next time.
+    if verdict.decided() {
+        saved.put(&exercise.package, key, verdict.clone());
+        save(saved);
+    }
     verdict
 }
 
@@ -55,7 +59,7 @@ fn save(saved: &Saved) {
 }
 
 pub fn progress(root: &Path, catalog: &[Exercise]) -> Outcome {
-    println!(
+    workbook::say!(
         "Exercises in book order; each is checked with `cargo test -p <package>`."
     );
     let verdicts = verdicts(root, catalog);
@@ -63,42 +67,57 @@ pub fn progress(root: &Path, catalog: &[Exercise]) -> Outcome {
     for (exercise, verdict) in catalog.iter().zip(&verdicts) {
         if exercise.chapter != chapter {
             chapter = &exercise.chapter;
-            println!("\n{chapter}");
+            workbook::say!("\n{chapter}");
         }
         match verdict {
             Verdict::Passed { note } if note.is_empty() => {
-                println!("  passed   {:<24} {}", exercise.package, exercise.title);
+                workbook::say!(
+                    "  passed   {:<24} {}",
+                    exercise.package,
+                    exercise.title
+                );
             }
             Verdict::Passed { note } => {
-                println!("  passed   {:<24} {}", exercise.package, exercise.title);
-                println!("           ({note})");
+                workbook::say!(
+                    "  passed   {:<24} {}",
+                    exercise.package,
+                    exercise.title
+                );
+                workbook::say!("           ({note})");
             }
-            Verdict::NotYet(why) => {
-                println!("  not yet  {:<24} {}", exercise.package, exercise.title);
-                println!("           {why}");
+            Verdict::NotYet(why) | Verdict::Unknown(why) => {
+                workbook::say!(
+                    "  not yet  {:<24} {}",
+                    exercise.package,
+                    exercise.title
+                );
+                workbook::say!("           {why}");
             }
         }
     }
     let passed = verdicts.iter().filter(|v| v.passed()).count();
-    println!("\n{passed} of {} exercises pass.", catalog.len());
-    println!("{}", bar(passed, catalog.len(), 40));
+    workbook::say!("\n{passed} of {} exercises pass.", catalog.len());
+    workbook::say!("{}", bar(passed, catalog.len(), 40));
     match catalog.iter().zip(&verdicts).find(|(_, v)| !v.passed()) {
-        None => println!("All done: every exercise passes."),
+        None => workbook::say!("All done: every exercise passes."),
         Some((exercise, _)) => {
-            println!(
+            workbook::say!(
                 "Next: {} ({}), in exercises/{}/src/lib.rs",
-                exercise.package, exercise.title, exercise.package
+                exercise.package,
+                exercise.title,
+                exercise.package
             );
-            println!(
+            workbook::say!(
                 "  check: cargo test -p {}    hint: cargo workbook hint {}",
-                exercise.package, exercise.id
+                exercise.package,
+                exercise.id
             );
         }
     }
     if verdicts.iter().any(
         |v| matches!(v, Verdict::Passed { note } if note == cargo::ROOT_NOT_RUN),
     ) {
-        println!(
+        workbook::say!(
             "Root cases run with `{} -p <package>` (they build as you, run through sudo).",
             workbook::root_cases::COMMAND
         );

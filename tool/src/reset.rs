@@ -32,7 +32,7 @@ pub fn reset(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         })
         .collect();
     if changed.is_empty() {
-        println!(
+        workbook::say!(
             "{} is its stub already: nothing to reset.",
             exercise.package
         );
@@ -52,7 +52,7 @@ pub fn reset(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         names.join(", ")
     );
     if !yes && !cli::confirm(&question, "--yes") {
-        println!("Left {} as it is.", exercise.package);
+        workbook::say!("Left {} as it is.", exercise.package);
         return Ok(ExitCode::FAILURE);
     }
     for ((path, text), name) in changed.iter().zip(&names) {
@@ -60,7 +60,7 @@ pub fn reset(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
             eprintln!("error: write({name}): {err}");
             return Ok(ExitCode::FAILURE);
         }
-        println!("reset {name}");
+        workbook::say!("reset {name}");
     }
     Ok(ExitCode::SUCCESS)
 }

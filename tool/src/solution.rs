@@ -44,7 +44,7 @@ pub fn solution(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
             .display()
             .to_string();
         match fs::read_to_string(&file) {
-            Ok(text) => println!("==> {name} <==\n{text}"),
+            Ok(text) => workbook::say!("==> {name} <==\n{text}"),
             Err(err) => {
                 eprintln!("error: read({name}): {err}");
                 return Ok(ExitCode::FAILURE);

@@ -75,7 +75,8 @@ impl Saved {
         for (package, (key, verdict)) in &self.verdicts {
             let (kind, words) = match verdict {
                 Verdict::Passed { note } => ("passed", note),
-                Verdict::NotYet(why) => ("not-yet", why),
+                // Never saved (see Verdict::decided); written as what it shows.
+                Verdict::NotYet(why) | Verdict::Unknown(why) => ("not-yet", why),
             };
             let words = words.replace(['\t', '\n'], " ");
             text.push_str(&format!("{package}\t{key}\t{kind}\t{words}\n"));

@@ -46,7 +46,7 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         .iter()
         .position(|e| !progress::verdict(root, e).passed())
     else {
-        println!("All done: every exercise passes.");
+        workbook::say!("All done: every exercise passes.");
         return Ok(ExitCode::SUCCESS);
     };
     // Single keys on a terminal; lines from anything else. The guard puts
@@ -88,11 +88,11 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
             "h" => {
                 let n = hints_shown % exercise.hints.len();
                 hints_shown += 1;
-                println!("hint {} of {}:", n + 1, exercise.hints.len());
+                workbook::say!("hint {} of {}:", n + 1, exercise.hints.len());
                 for line in wrap(&exercise.hints[n], 76) {
-                    println!("  {line}");
+                    workbook::say!("  {line}");
                 }
-                println!("{keys}");
+                workbook::say!("{keys}");
                 check = false;
             }
             "n" => {
@@ -106,17 +106,19 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
                         hints_shown = 0;
                     }
                     None => {
-                        println!("This is the last exercise that does not pass.")
+                        workbook::say!(
+                            "This is the last exercise that does not pass."
+                        )
                     }
                 }
             }
             "l" => {
                 list(root, catalog);
-                println!("{keys}");
+                workbook::say!("{keys}");
                 check = false;
             }
             other => {
-                println!("unknown key {other:?}; {keys}");
+                workbook::say!("unknown key {other:?}; {keys}");
                 check = false;
             }
         }
@@ -131,26 +133,32 @@ fn show(
     watcher: &Watcher,
     keys: &str,
 ) {
-    println!();
-    println!(
+    workbook::say!();
+    workbook::say!(
         "{} ({}), exercises/{}/src/",
-        exercise.package, exercise.title, exercise.package
+        exercise.package,
+        exercise.title,
+        exercise.package
     );
     match verdict {
         Verdict::Passed { note } if note.is_empty() => {
-            println!("  passed. n for the next exercise.")
+            workbook::say!("  passed. n for the next exercise.")
         }
         Verdict::Passed { note } => {
-            println!("  passed ({note}). n for the next exercise.")
+            workbook::say!("  passed ({note}). n for the next exercise.")
         }
-        Verdict::NotYet(why) => println!("  not yet: {why}"),
+        Verdict::NotYet(why) | Verdict::Unknown(why) => {
+            workbook::say!("  not yet: {why}")
+        }
     }
-    println!("{}", bar(passes(root, catalog), catalog.len(), 40));
+    workbook::say!("{}", bar(passes(root, catalog), catalog.len(), 40));
     match watcher.inotify.is_some() {
-        true => println!("Checked again each time you save a file of it."),
-        false => println!("{}; press Enter to check again.", watcher.why_manual),
+        true => workbook::say!("Checked again each time you save a file of it."),
+        false => {
+            workbook::say!("{}; press Enter to check again.", watcher.why_manual)
+        }
     }
-    println!("{keys}");
+    workbook::say!("{keys}");
 }
 
 /// How many exercises pass, by their saved verdicts (none is run for it).
@@ -176,7 +184,7 @@ fn list(root: &Path, catalog: &[Exercise]) {
             Some(_) => "not yet",
             None => "unknown",
         };
-        println!("  {status}  {:<24} {}", e.package, e.title);
+        workbook::say!("  {status}  {:<24} {}", e.package, e.title);
     }
 }
 

@@ -143,3 +143,48 @@ fn dev_list_is_the_catalog_for_scripts() {
         "{stdout}"
     );
 }
+
+/// Issue 7 §5 for the learner's command too: a reader that left ends it by
+/// SIGPIPE, quietly; a full disk is one `write(stdout)` error and exit 1;
+/// never a panic.
+#[test]
+fn a_closed_or_full_stdout_ends_it_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let fx = Fixture::new("stdout");
+    for args in [&["--help"][..], &["hint", "ex01"], &["dev", "list"]] {
+        // A pipe whose read end is closed before the command starts: its
+        // first write meets EPIPE, whatever the timing.
+        let (read_end, write_end) = nix::unistd::pipe().expect("pipe");
+        drop(read_end);
+        let mut cmd = fx.workbook(args);
+        cmd.stdout(Stdio::from(write_end)).stderr(Stdio::piped());
+        let out = run(cmd);
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?} to a closed pipe: {:?}\n{}",
+            out.status,
+            text(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
+
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        let mut cmd = fx.workbook(args);
+        cmd.stdout(Stdio::from(full));
+        let out = run(cmd);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} to /dev/full: {stderr}"
+        );
+        assert!(
+            stderr.starts_with("error: write(stdout) failed: ENOSPC"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -55,3 +55,42 @@ fn an_unchanged_exercise_is_not_run_again() {
     progress(&fx);
     assert_eq!(fx.cargo_runs(), 2);
 }
+
+/// A cargo that fails before any check runs (an offline registry, a killed
+/// build) decides nothing: its verdict is shown, never saved, and the next
+/// `progress` asks cargo again.
+#[test]
+fn a_cargo_that_could_not_tell_is_asked_again() {
+    let fx = Fixture::new("unknown");
+    let broken = fx.path("broken-cargo");
+    fx.write(
+        "broken-cargo",
+        &format!(
+            "#!/bin/sh\necho run >>'{}'\necho 'error: failed to download' >&2\nexit 101\n",
+            fx.path("broken.log").display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    for run in 1..=2 {
+        let out = fx
+            .workbook(&["progress"])
+            .env("CARGO", &broken)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running workbook progress");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("cargo test failed: error: failed to download"),
+            "{stdout}"
+        );
+        assert_eq!(fx.read("broken.log").lines().count(), run, "run {run}");
+    }
+    // Once cargo works again, the real verdict comes, and is saved.
+    let first = progress(&fx);
+    assert!(first.contains("not yet  ex01-add"), "{first}");
+    assert_eq!(fx.cargo_runs(), 1);
+    progress(&fx);
+    assert_eq!(fx.cargo_runs(), 1);
+}

@@ -37,6 +37,9 @@ static SEEN_BY: AtomicU32 = AtomicU32::new(0);
 /// is remembered for the end of the program (see the module's doc).
 #[macro_export]
 macro_rules! say {
+    () => {
+        $crate::say::line(::std::format_args!(""))
+    };
     ($($arg:tt)*) => {
         $crate::say::line(::std::format_args!($($arg)*))
     };
@@ -44,11 +47,17 @@ macro_rules! say {
 
 /// What [`say!`](crate::say!) expands to: format the line, then write it.
 pub fn line(args: fmt::Arguments<'_>) {
+    let mut line = fmt::format(args);
+    line.push('\n');
+    text(&line);
+}
+
+/// Write `text` as it is (a usage text that ends in its own newline, a
+/// prompt that ends in none), with the same rules as [`say!`](crate::say!).
+pub fn text(text: &str) {
     if FIRST_ERRNO.load(Ordering::Relaxed) != 0 {
         return;
     }
-    let mut text = fmt::format(args);
-    text.push('\n');
     // Whatever std's own stdout buffer holds (a `print!` elsewhere) goes
     // first, so lines keep their order.
     let stdout = std::io::stdout();
@@ -125,6 +134,24 @@ pub fn error(errno: Errno) -> Error {
             }
         },
     )
+}
+
+/// The exit code of a program whose work ended with `code`, once stdout is
+/// judged: a closed pipe ends it by SIGPIPE (141 if that signal is held
+/// off), another write error is reported on stderr and gives 1. For a
+/// program without `cli::main` (the learner's `workbook` command).
+pub fn finish(code: std::process::ExitCode) -> std::process::ExitCode {
+    match ending() {
+        Ending::Written => code,
+        Ending::Closed => {
+            die_of_sigpipe();
+            std::process::ExitCode::from(141)
+        }
+        Ending::Failed(errno) => {
+            let _ = writeln!(std::io::stderr(), "{}", error(errno));
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// End the process by SIGPIPE, as a program that ignores nothing would when

@@ -302,7 +302,7 @@ pub fn generate(
             .map_or(Ok(()), fs::create_dir_all)
             .and_then(|()| fs::write(&output.path, &output.text));
         match written {
-            Ok(()) => println!("wrote {name}"),
+            Ok(()) => workbook::say!("wrote {name}"),
             Err(err) => {
                 eprintln!("error: {name}: {err}");
                 ok = false;
@@ -311,7 +311,7 @@ pub fn generate(
     }
     if check {
         if differ.is_empty() {
-            println!(
+            workbook::say!(
                 "ok: the stubs of {} exercises are what their solutions give",
                 catalog.len()
             );

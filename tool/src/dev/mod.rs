@@ -37,7 +37,13 @@ pub fn dev(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
         }
         ["list"] => {
             for e in catalog {
-                println!("{}\t{}\t{}\t{}", e.id, e.package, e.chapter, e.title);
+                workbook::say!(
+                    "{}\t{}\t{}\t{}",
+                    e.id,
+                    e.package,
+                    e.chapter,
+                    e.title
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
