@@ -42,7 +42,10 @@ fn mount_tmpfs(dir: &Path, name: &str) {
 fn root() -> Option<()> {
     match nix::unistd::geteuid().is_root() {
         true => Some(()),
-        false => skip("mounting on the host needs root (`sudo -E cargo test`)"),
+        false => skip(&format!(
+            "mounting on the host needs root (`{}`)",
+            workbook::root_cases::COMMAND
+        )),
     }
 }
 

@@ -71,8 +71,11 @@ pub(crate) fn for_errno(errno: Errno) -> String {
         Errno::ENOENT => "no such file, or no such process in /proc".into(),
         _ => String::new(),
     };
-    let how = "name the call to get a precise hint: `nix_call(...).call(|| \
-               \"unshare(CLONE_NEWUTS)\".into())?` with workbook::error::Context";
+    let how = "name the call to get a precise hint: end it in `.call(|| \
+               format!(\"...\"))?` instead of a bare `?` (use \
+               workbook::error::Context), e.g. `setns(&fd, \
+               CloneFlags::CLONE_NEWUTS).call(|| format!(\"setns(fd of {path:?}, \
+               CLONE_NEWUTS)\"))?`";
     match meaning.is_empty() {
         true => how.into(),
         false => format!("{}. To be sure, {how}", meaning.trim_end_matches('.')),

@@ -15,7 +15,7 @@
 //! gives the text; stat(2) follows the link to the nsfs file itself.)
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("stat({})", path.display()))?` returns its
+//! std call, `.call(|| format!("stat({path:?})"))?` returns its
 //! error naming the call (a bare `?` works on a nix call too, but its error
 //! cannot say which call failed); `Err(format!("...").into())` refuses in
 //! your own words.

@@ -24,7 +24,7 @@
 //! returning the error is right.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("opendir({dir})"))?` returns its error naming
+//! std call, `.call(|| format!("opendir({dir:?})"))?` returns its error naming
 //! the call (a bare `?` works on a nix call, not on std's, and its error
 //! cannot say which call failed); `Err(format!("...").into())` refuses in
 //! your own words.

@@ -15,7 +15,7 @@
 //! `/proc/PID`) is an error to return, not a panic.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix
-//! call, `.call(|| format!("setns({path}, CLONE_NEWUTS)"))?` returns its
+//! call, `.call(|| format!("setns(fd of {path:?}, CLONE_NEWUTS)"))?` returns its
 //! error naming the call (a bare `?` works too, but its error cannot say
 //! which call failed); `Err(format!("...").into())` refuses in your own
 //! words.

@@ -19,8 +19,9 @@
 //! your code in a private one of their own, so the host never sees it.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("open({})", path.display()))?` returns its
-//! error naming the call (a bare `?` works on a nix call, not on std's, and
+//! std call,
+//! `.call(|| format!("open({path:?}, O_WRONLY | O_CREAT | O_EXCL)"))?`
+//! returns its error naming the call (a bare `?` works on a nix call, not on std's, and
 //! its error cannot say which call failed); an errno you matched yourself
 //! becomes `Error::sys(format!("mount(...)"), errno)`, and
 //! `Err(format!("...").into())` refuses in your own words.

@@ -19,7 +19,7 @@
 //! delete what is not yours.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("lstat({})", path.display()))?` returns its
+//! std call, `.call(|| format!("lstat({path:?})"))?` returns its
 //! error naming the call (a bare `?` works on a nix call, not on std's, and
 //! its error cannot say which call failed); `Err(format!("...").into())`
 //! refuses in your own words, as `remove` must.

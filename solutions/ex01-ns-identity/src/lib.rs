@@ -15,7 +15,7 @@
 //! gives the text; stat(2) follows the link to the nsfs file itself.)
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("stat({})", path.display()))?` returns its
+//! std call, `.call(|| format!("stat({path:?})"))?` returns its
 //! error naming the call (a bare `?` works on a nix call too, but its error
 //! cannot say which call failed); `Err(format!("...").into())` refuses in
 //! your own words.
@@ -47,7 +47,7 @@ pub fn identity(path: &Path) -> Result<Identity> {
     // BEGIN SOLUTION
     // stat(2), not lstat(2): the link itself is a file of procfs; what
     // identifies the namespace is the nsfs file it leads to.
-    let st = stat(path).call(|| format!("stat({})", path.display()))?;
+    let st = stat(path).call(|| format!("stat({path:?})"))?;
     Ok(Identity {
         dev: st.st_dev,
         ino: st.st_ino,

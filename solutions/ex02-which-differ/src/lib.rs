@@ -24,7 +24,7 @@
 //! returning the error is right.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("opendir({dir})"))?` returns its error naming
+//! std call, `.call(|| format!("opendir({dir:?})"))?` returns its error naming
 //! the call (a bare `?` works on a nix call, not on std's, and its error
 //! cannot say which call failed); `Err(format!("...").into())` refuses in
 //! your own words.
@@ -51,13 +51,13 @@ pub fn differing_links(pid: Pid) -> Result<Vec<String>> {
     // BEGIN SOLUTION
     // A namespace's identity, as in exercise 1: stat(2) follows the link.
     let identity = |path: &str| -> Result<(u64, u64)> {
-        let st = stat(path).call(|| format!("stat({path})"))?;
+        let st = stat(path).call(|| format!("stat({path:?})"))?;
         Ok((st.st_dev, st.st_ino))
     };
     let dir = format!("/proc/{pid}/ns");
     let mut differ = Vec::new();
-    for entry in fs::read_dir(&dir).call(|| format!("opendir({dir})"))? {
-        let entry = entry.call(|| format!("readdir({dir})"))?;
+    for entry in fs::read_dir(&dir).call(|| format!("opendir({dir:?})"))? {
+        let entry = entry.call(|| format!("readdir({dir:?})"))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let theirs = identity(&format!("{dir}/{name}"))?;
         let ours = identity(&format!("/proc/self/ns/{name}"))?;

@@ -15,7 +15,7 @@
 //! `/proc/PID`) is an error to return, not a panic.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix
-//! call, `.call(|| format!("setns({path}, CLONE_NEWUTS)"))?` returns its
+//! call, `.call(|| format!("setns(fd of {path:?}, CLONE_NEWUTS)"))?` returns its
 //! error naming the call (a bare `?` works too, but its error cannot say
 //! which call failed); `Err(format!("...").into())` refuses in your own
 //! words.
@@ -45,9 +45,9 @@ pub fn join_uts(pid: Pid) -> Result<String> {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .call(|| format!("open({path})"))?;
+    .call(|| format!("open({path:?}, O_RDONLY | O_CLOEXEC)"))?;
     setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
-        .call(|| format!("setns({path}, CLONE_NEWUTS)"))?;
+        .call(|| format!("setns(fd of {path:?}, CLONE_NEWUTS)"))?;
     ns::hostname()
     // END SOLUTION
 }

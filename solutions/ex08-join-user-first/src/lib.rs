@@ -85,6 +85,6 @@ fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .call(|| format!("open({path})"))
+    .call(|| format!("open({path:?}, O_RDONLY | O_CLOEXEC)"))
 }
 // END SOLUTION

@@ -19,8 +19,9 @@
 //! your code in a private one of their own, so the host never sees it.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("open({})", path.display()))?` returns its
-//! error naming the call (a bare `?` works on a nix call, not on std's, and
+//! std call,
+//! `.call(|| format!("open({path:?}, O_WRONLY | O_CREAT | O_EXCL)"))?`
+//! returns its error naming the call (a bare `?` works on a nix call, not on std's, and
 //! its error cannot say which call failed); an errno you matched yourself
 //! becomes `Error::sys(format!("mount(...)"), errno)`, and
 //! `Err(format!("...").into())` refuses in your own words.
@@ -50,7 +51,7 @@ pub fn persist_uts(pid: Pid, path: &Path) -> Result<()> {
         .write(true)
         .create_new(true)
         .open(path)
-        .call(|| format!("open({}, O_CREAT | O_EXCL)", path.display()))?;
+        .call(|| format!("open({path:?}, O_WRONLY | O_CREAT | O_EXCL)"))?;
     let source = format!("/proc/{pid}/ns/uts");
     if let Err(errno) = mount(
         Some(source.as_str()),
@@ -62,7 +63,7 @@ pub fn persist_uts(pid: Pid, path: &Path) -> Result<()> {
         // Undo what this function did, and only that: the file it made.
         let _ = fs::remove_file(path);
         return Err(Error::sys(
-            format!("mount({source}, {}, NULL, MS_BIND, NULL)", path.display()),
+            format!("mount({source:?}, {path:?}, NULL, MS_BIND, NULL)"),
             errno,
         ));
     }

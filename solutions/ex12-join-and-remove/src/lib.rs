@@ -19,7 +19,7 @@
 //! delete what is not yours.
 //!
 //! Errors come back as `workbook::Error`, never as a panic: after a nix or
-//! std call, `.call(|| format!("lstat({})", path.display()))?` returns its
+//! std call, `.call(|| format!("lstat({path:?})"))?` returns its
 //! error naming the call (a bare `?` works on a nix call, not on std's, and
 //! its error cannot say which call failed); `Err(format!("...").into())`
 //! refuses in your own words, as `remove` must.
@@ -46,10 +46,10 @@ pub fn join_file(path: &Path) -> Result<()> {
     // STUB: todo!("open {path:?} and setns(fd, CLONE_NEWUTS)")
     // BEGIN SOLUTION
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .call(|| format!("open({})", path.display()))?;
+        .call(|| format!("open({path:?}, O_RDONLY | O_CLOEXEC)"))?;
     // CLONE_NEWUTS: refuse (EINVAL) a file that is not a UTS namespace.
     setns(&fd, CloneFlags::CLONE_NEWUTS)
-        .call(|| format!("setns({}, CLONE_NEWUTS)", path.display()))
+        .call(|| format!("setns(fd of {path:?}, CLONE_NEWUTS)"))
     // END SOLUTION
 }
 
@@ -60,13 +60,12 @@ pub fn remove(path: &Path) -> Result<()> {
     // BEGIN SOLUTION
     let nsfs =
         stat("/proc/self/ns/uts").call(|| "stat(/proc/self/ns/uts)".into())?;
-    let here = lstat(path).call(|| format!("lstat({})", path.display()))?;
+    let here = lstat(path).call(|| format!("lstat({path:?})"))?;
     if here.st_dev != nsfs.st_dev {
         let what = path.display();
         return Err(format!("{what} is not a namespace file: left untouched").into());
     }
-    umount2(path, MntFlags::empty())
-        .call(|| format!("umount2({}, 0)", path.display()))?;
-    fs::remove_file(path).call(|| format!("unlink({})", path.display()))
+    umount2(path, MntFlags::empty()).call(|| format!("umount2({path:?}, 0)"))?;
+    fs::remove_file(path).call(|| format!("unlink({path:?})"))
     // END SOLUTION
 }

@@ -43,12 +43,16 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(signal: libc::c_int) {
+    // The handler returns into the runner, which may be reading errno right
+    // then: keep it as it was (signal-safety(7), "errno").
+    let saved = nix::errno::Errno::last_raw();
     CAUGHT.store(signal, Ordering::SeqCst);
     let byte = [0u8];
     // Safety: write(2) is async-signal-safe; the fd is a non-blocking pipe
     // kept open for the whole run, and `byte` lives on this stack. A full
     // pipe (EAGAIN) already wakes the runner.
     unsafe { libc::write(WAKE_FD.load(Ordering::SeqCst), byte.as_ptr().cast(), 1) };
+    nix::errno::Errno::set_raw(saved);
 }
 
 /// Make the runner the subreaper of what its cases start, and catch the
