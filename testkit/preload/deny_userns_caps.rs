@@ -33,12 +33,17 @@ struct CapData {
     inheritable: u32,
 }
 
+// Safety: both are C functions of glibc with these exact signatures
+// (dlsym(3), capset(2); struct layouts as <linux/capability.h>).
 unsafe extern "C" {
     fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
     fn capset(header: *mut CapHeader, data: *const CapData) -> c_int;
 }
 
 /// glibc's unshare(2), then, if that made a user namespace, no capability.
+// Safety (no_mangle): this library exists to put its own `unshare` in
+// front of glibc's (LD_PRELOAD), with glibc's exact signature; it is
+// loaded only into the example processes the tests start.
 #[unsafe(no_mangle)]
 pub extern "C" fn unshare(flags: c_int) -> c_int {
     // Safety: RTLD_NEXT is a valid handle and the name is NUL-terminated.
