@@ -275,7 +275,7 @@ fn the_results_file_has_one_line_per_case() {
         "fixture\tspoofs_control_lines\tonce\tpass\t",
         "fixture\texits_early\tonce\tfail\tyour code called exit(0) before returning: \
          std::process::exit (or libc::_exit) ends the whole process, test included; \
-         return an error instead",
+         return `Ok(...)` with your result instead",
         "fixture\terror_with_hint\tonce\tfail\tjoin() returned an error: \
          setns(fd, CLONE_NEWNET) failed: EINVAL: Invalid argument",
         "fixture\thost_renamed\tonce\tpass\t",

@@ -58,21 +58,43 @@ pub fn hint(catalog: &[Exercise], args: &[&str]) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Words into lines of at most `width` characters (a longer word stands alone).
+/// Words into lines of at most `width` characters (a longer word stands
+/// alone). A `code span` is never split, so what a hint shows can be pasted
+/// as it is.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
-    for word in text.split_whitespace() {
+    for word in words(text) {
         match lines.last_mut() {
             Some(line)
                 if line.chars().count() + 1 + word.chars().count() <= width =>
             {
                 line.push(' ');
-                line.push_str(word);
+                line.push_str(&word);
             }
-            _ => lines.push(word.to_owned()),
+            _ => lines.push(word),
         }
     }
     lines
+}
+
+/// The words of `text`, with each `code span` (between backquotes) kept
+/// whole as one word.
+pub fn words(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut open = false;
+    for word in text.split_whitespace() {
+        match (open, found.last_mut()) {
+            (true, Some(last)) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => found.push(word.to_owned()),
+        }
+        if word.matches('`').count() % 2 == 1 {
+            open = !open;
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -83,5 +105,10 @@ mod tests {
     fn hints_wrap() {
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("abcdefgh x", 5), ["abcdefgh", "x"]);
+        // A code span stays on one line, however long.
+        assert_eq!(
+            wrap("see `setns(fd, CLONE_NEWUTS)?` now", 10),
+            ["see", "`setns(fd, CLONE_NEWUTS)?`", "now"]
+        );
     }
 }

@@ -32,7 +32,8 @@ use crate::term::KeyMode;
 
 const KEYS: &str =
     "keys: h hint · n next · l list · q quit · r or Enter: check again";
-const LINE_KEYS: &str = "keys (then Enter): h hint · n next · l list · q quit · Enter alone: check again";
+const LINE_KEYS: &str = "keys (then Enter): h hint · n next · l list · q quit · r or \
+                         Enter alone: check again";
 
 pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
     let manual = match args {

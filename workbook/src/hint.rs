@@ -138,7 +138,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
                 .into()
         }
         (Kind::Setns, Errno::EPERM) => setns_eperm(facts),
-        (Kind::Setns, Errno::EINVAL) => setns_einval(facts),
+        (Kind::Setns, Errno::EINVAL) => {
+            setns_type_mismatch(call).unwrap_or_else(|| setns_einval(facts))
+        }
         // setns(2), ERRORS: EUSERS comes only from joining a time namespace
         // (kernel/time/namespace.c, timens_install); a threaded caller joining
         // a user namespace gets EINVAL instead.
@@ -213,21 +215,47 @@ fn first_arg(call: &str) -> Option<&str> {
     Some(args.split([',', ')']).next()?.trim())
 }
 
+/// Each CLONE_NEW* flag and the name of its type in /proc/PID/ns.
+const FLAG_TYPES: [(&str, &str); 8] = [
+    ("CLONE_NEWUSER", "user"),
+    ("CLONE_NEWNS", "mnt"),
+    ("CLONE_NEWUTS", "uts"),
+    ("CLONE_NEWNET", "net"),
+    ("CLONE_NEWIPC", "ipc"),
+    ("CLONE_NEWPID", "pid"),
+    ("CLONE_NEWCGROUP", "cgroup"),
+    ("CLONE_NEWTIME", "time"),
+];
+
+/// setns(2), ERRORS, EINVAL: "fd refers to a namespace whose type does not
+/// match that specified in nstype". Named when the call shows both: a
+/// `/proc/PID/ns/TYPE` file and one CLONE_NEW* flag of another type.
+fn setns_type_mismatch(call: &str) -> Option<String> {
+    let [flag_type] = limited_types(call)[..] else {
+        return None;
+    };
+    let after = call.split_once("/ns/")?.1;
+    let file: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let file_type = file.strip_suffix("_for_children").unwrap_or(&file);
+    let (right, _) = FLAG_TYPES.iter().find(|(_, ty)| *ty == file_type)?;
+    let (wrong, _) = FLAG_TYPES.iter().find(|(_, ty)| *ty == flag_type)?;
+    (file_type != flag_type).then(|| {
+        format!(
+            "the fd is a {file_type} namespace (ns/{file}) and the flag asks for \
+             {wrong}: setns(2) refuses a namespace of another type than the flag \
+             names. Pass {right}, or 0 to accept whatever type the fd is"
+        )
+    })
+}
+
 /// The namespace types whose CLONE_NEW* flag `call` names: `uts` for
 /// `clone(CLONE_NEWUTS | SIGCHLD)`. Their limits are
 /// `/proc/sys/user/max_<type>_namespaces` (namespaces(7)).
 fn limited_types(call: &str) -> Vec<&'static str> {
-    const TYPES: [(&str, &str); 8] = [
-        ("CLONE_NEWUSER", "user"),
-        ("CLONE_NEWNS", "mnt"),
-        ("CLONE_NEWUTS", "uts"),
-        ("CLONE_NEWNET", "net"),
-        ("CLONE_NEWIPC", "ipc"),
-        ("CLONE_NEWPID", "pid"),
-        ("CLONE_NEWCGROUP", "cgroup"),
-        ("CLONE_NEWTIME", "time"),
-    ];
-    TYPES
+    FLAG_TYPES
         .iter()
         .filter(|(flag, _)| has_word(call, flag))
         .map(|(_, ty)| *ty)

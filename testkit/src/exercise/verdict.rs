@@ -51,10 +51,13 @@ fn how_it_ended(t: &Transcript, status: std::process::ExitStatus) -> Option<Stri
     if !t.ended {
         // The harness always gets to say `end`; only exit(3) or _exit(2)
         // called in the case's own process skip it.
+        let instead = match code {
+            0 => "return `Ok(...)` with your result instead",
+            _ => "return an error instead (`Err(format!(\"...\").into())`)",
+        };
         return Some(format!(
             "your code called exit({code}) before returning: std::process::exit \
-             (or libc::_exit) ends the whole process, test included; return an \
-             error instead"
+             (or libc::_exit) ends the whole process, test included; {instead}"
         ));
     }
     (code != 0).then(|| format!("the case's process exited with {status}"))

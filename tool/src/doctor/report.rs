@@ -56,7 +56,7 @@ impl Report {
     fn wrapped_with(&mut self, first: &str, indent: &str, text: &str) {
         let mut line = first.to_owned();
         let mut empty = true;
-        for word in words(text) {
+        for word in crate::hint::words(text) {
             if !empty && line.len() + 1 + word.len() > WIDTH {
                 self.line(&line);
                 line = indent.to_owned();
@@ -112,25 +112,6 @@ impl Report {
     pub fn text(&self) -> &str {
         &self.text
     }
-}
-
-/// The words of `text`, a `quoted command` counting as one.
-fn words(text: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    let mut open = false;
-    for word in text.split_whitespace() {
-        match (open, found.last_mut()) {
-            (true, Some(last)) => {
-                last.push(' ');
-                last.push_str(word);
-            }
-            _ => found.push(word.to_owned()),
-        }
-        if word.matches('`').count() % 2 == 1 {
-            open = !open;
-        }
-    }
-    found
 }
 
 /// The facts, one to a line.

@@ -358,3 +358,35 @@ fn a_bare_errno_says_how_to_get_more() {
     assert!(hint.contains(".call(||"), "{hint}");
     assert!(for_errno(Errno::EFAULT).contains(".call(||"));
 }
+
+// setns(2), EINVAL: an fd of one type with the flag of another is named as
+// such, with the flag to pass; a call that shows no file type keeps the
+// general list.
+#[test]
+fn setns_with_the_flag_of_another_type_names_both() {
+    let hint = hint(
+        "setns(fd of \"/proc/42/ns/uts\", CLONE_NEWNET)",
+        Errno::EINVAL,
+        &plain(),
+    );
+    assert!(
+        hint.starts_with(
+            "the fd is a uts namespace (ns/uts) and the flag asks for CLONE_NEWNET"
+        ),
+        "{hint}"
+    );
+    assert!(hint.contains("Pass CLONE_NEWUTS, or 0"), "{hint}");
+    let same = hint_of_same_type();
+    assert!(
+        same.contains("not a namespace of the type asked for"),
+        "{same}"
+    );
+}
+
+fn hint_of_same_type() -> String {
+    hint(
+        "setns(fd of \"/proc/42/ns/uts\", CLONE_NEWUTS)",
+        Errno::EINVAL,
+        &plain(),
+    )
+}
