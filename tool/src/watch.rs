@@ -93,6 +93,14 @@ pub fn watch(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
                 for line in wrap(&exercise.hints[n], 76) {
                     workbook::say!("  {line}");
                 }
+                if n + 1 == exercise.hints.len() {
+                    workbook::say!(
+                        "That was the last hint (h starts again). The check, not the \
+                         solution, is the teacher; `cargo workbook solution {}` shows \
+                         the answer once it passes.",
+                        exercise.id
+                    );
+                }
                 workbook::say!("{keys}");
                 check = false;
             }

@@ -291,7 +291,12 @@ fn story() -> Result<()> {
     tmpfs.unmount()?;
     let removed = dir.path().to_owned();
     dir.remove()?;
-    say!("process {me}: removed {}", removed.display());
+    say!(
+        "process {me}: unlink(\"{0}\"), umount2(\"{1}\", 0), rmdir(\"{1}\"): \
+         nothing is left",
+        uts_file.display(),
+        removed.display()
+    );
     say!(
         "process {me} (parent): still in {}, hostname \"{}\"",
         NsId::current("uts")?,

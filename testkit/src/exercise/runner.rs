@@ -182,6 +182,11 @@ impl Runner {
             for (label, _, _) in &failures {
                 tell!("    {label}");
             }
+            // The next step for a learner who does not see why.
+            tell!(
+                "\nstuck? `cargo workbook hint {}` gives a hint",
+                self.exercise
+            );
         }
         let result = match failures.is_empty() {
             true => "ok",

@@ -147,7 +147,7 @@ pub fn machine(out: &mut Report, f: &Facts) {
     let chroot = match f.chrooted {
         Some(true) => "yes",
         Some(false) => "no",
-        None => "cannot tell (/proc/1/root is not readable, and / is a mount point)",
+        None => "cannot tell (/proc/1/root unreadable); the calls below decide",
     };
     row(out, "chroot", chroot);
     let wsl = f
@@ -210,9 +210,9 @@ pub fn machine(out: &mut Report, f: &Facts) {
 /// error hints use ([`workbook::machine::Blocker`]).
 pub fn blockers(out: &mut Report, f: &Facts) {
     let found = f.blockers();
-    out.line("\nIn the way, as the facts show (the calls below decide)");
+    out.line("\nBlockers seen in /proc (the calls tried below decide)");
     if found.is_empty() {
-        out.line("  nothing that /proc shows");
+        out.line("  none");
     }
     for blocker in found {
         out.wrapped_with("  - ", "    ", &blocker.to_string());
