@@ -191,9 +191,10 @@ fn list(root: &Path, catalog: &[Exercise]) {
         let status = match saved.get(&e.package, &state::key(root, e, shared)) {
             Some(v) if v.passed() => "passed ",
             Some(_) => "not yet",
-            None => "unknown",
+            // No saved verdict for these files as they are now.
+            None => "not checked yet",
         };
-        workbook::say!("  {status}  {:<24} {}", e.package, e.title);
+        workbook::say!("  {status:<15}  {:<24} {}", e.package, e.title);
     }
 }
 
