@@ -98,7 +98,7 @@ fn a_save_brings_the_new_verdict() {
     assert!(hint.contains("hint 1 of 2:\n  one\n"), "{hint}");
     watch.type_line("l");
     let list = watch.next_block();
-    assert!(list.contains("passed   ex01-add"), "{list}");
+    assert!(list.contains("passed           ex01-add"), "{list}");
     watch.quit();
 }
 
