@@ -74,6 +74,18 @@ impl Watch {
     }
 }
 
+impl Drop for Watch {
+    /// A test that failed halfway: end watch and reap it before the
+    /// fixture's directory goes, so that nothing writes into it afterwards.
+    /// (After `quit`, the process is reaped already and this does nothing.)
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn a_save_brings_the_new_verdict() {
     let fx = Fixture::new("watch");
     let mut watch = Watch::start(&fx, &[]);
