@@ -400,7 +400,8 @@ fn on_a_terminal_ctrl_z_restores_the_mode_and_fg_brings_keys_back() {
     // Ctrl-Z: the terminal sends SIGTSTP to the pane's group; watch gives
     // the terminal back as it was, then raises SIGTSTP to stop. (The pane's
     // group is orphaned, its shell's parent being the tmux server, so the
-    // kernel discards that stop here (signal(7), "job control"); under a
+    // kernel discards that stop here (setpgid(2) defines "orphaned"; the
+    // discard is POSIX's, in kernel/signal.c get_signal()); under a
     // shell with job control the process stops. The handlers are the same.)
     tty.press("C-z");
     tty.until_icanon(true);
