@@ -125,14 +125,14 @@ fn lesson(mut args: Args) -> Result<()> {
     // The parent's clocks before and after the child's reading bracket it.
     let before = Clocks::read()?;
     let (child, mut reply) = start_child(new_time)?;
-    if mistake == Mistake::Late {
-        // The child is in the namespace: its offsets are frozen.
-        write_offsets(&offsets)?;
-    }
     let mut text = String::new();
     reply
         .read_to_string(&mut text)
         .call(|| "read(pipe)".into())?;
+    if mistake == Mistake::Late {
+        // The child is in the namespace: its offsets are frozen.
+        write_offsets(&offsets)?;
+    }
     child.wait()?;
     let after = Clocks::read()?;
     let inside = Clocks::parse(&text)
