@@ -44,7 +44,5 @@ pub const OFFSETS: &str = "/proc/self/timens_offsets";
 /// Make the caller's future children start in a new time namespace whose
 /// CLOCK_MONOTONIC and CLOCK_BOOTTIME are `secs` seconds ahead.
 pub fn offset_children_clocks(secs: i64) -> Result<()> {
-    todo!(
-        "unshare(CLONE_NEWTIME), then write the monotonic and boottime offsets ({secs} s) to {OFFSETS}"
-    )
+    todo!("unshare(CLONE_NEWTIME), then write both offsets ({secs} s)")
 }

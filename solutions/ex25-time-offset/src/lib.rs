@@ -44,7 +44,7 @@ pub const OFFSETS: &str = "/proc/self/timens_offsets";
 /// Make the caller's future children start in a new time namespace whose
 /// CLOCK_MONOTONIC and CLOCK_BOOTTIME are `secs` seconds ahead.
 pub fn offset_children_clocks(secs: i64) -> Result<()> {
-    // STUB: todo!("unshare(CLONE_NEWTIME), then write the monotonic and boottime offsets ({secs} s) to {OFFSETS}")
+    // STUB: todo!("unshare(CLONE_NEWTIME), then write both offsets ({secs} s)")
     // BEGIN SOLUTION
     let newtime = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
     unshare(newtime).call(|| "unshare(CLONE_NEWTIME)".into())?;
