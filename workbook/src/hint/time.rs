@@ -15,7 +15,11 @@ const NEEDS: &str = "time namespaces need Linux 5.6 built with CONFIG_TIME_NS \
 pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
     let kind = kind_of(call)?;
     let offsets = call.contains("timens_offsets");
-    let time_link = call.contains("/ns/time");
+    // Our own files are missing only when the kernel lacks the type; another
+    // process's are missing when it has exited (the general rules say so).
+    let own_time_file = ["/proc/self/ns/time", "/proc/self/timens_offsets"]
+        .iter()
+        .any(|path| call.contains(path));
     match (kind, errno) {
         // unshare(2), EINVAL: "CLONE_NEWTIME ... not supported" on a kernel
         // without them (and CLONE_NEWUSER's thread rule, left to the caller).
@@ -24,7 +28,7 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
         {
             Some(too_old(NEEDS, facts))
         }
-        (Kind::Open | Kind::Write, Errno::ENOENT) if offsets || time_link => {
+        (Kind::Open | Kind::Write, Errno::ENOENT) if own_time_file => {
             Some(too_old(NEEDS, facts))
         }
         // time_namespaces(7), "/proc/PID/timens_offsets": writable only
@@ -94,6 +98,11 @@ mod tests {
         let link = "stat(\"/proc/self/ns/time_for_children\")";
         let hint = for_call_on(link, Errno::ENOENT, &old);
         assert!(hint.contains("Linux 5.6"), "{hint}");
+        // Another process's link is missing because it has exited.
+        let theirs = "open(\"/proc/42/ns/time\", O_RDONLY)";
+        let hint = for_call_on(theirs, Errno::ENOENT, &facts((6, 18)));
+        assert!(!hint.contains("Linux 5.6"), "{hint}");
+        assert!(hint.contains("no process has that PID"), "{hint}");
     }
 
     #[test]
