@@ -48,9 +48,12 @@ pub fn join_for_children(new_time: NsId, offset: i64, threaded: bool) -> Result<
     let real_before = gettime(ClockId::CLOCK_REALTIME, "CLOCK_REALTIME")?;
     let mono_before = gettime(ClockId::CLOCK_MONOTONIC, "CLOCK_MONOTONIC")?;
     // setns(2) into a time namespace moves the calling process, which must
-    // then have one thread (EUSERS otherwise: the clocks are per process, in
-    // its vDSO page), and needs CAP_SYS_ADMIN in the user namespace that
-    // owns it and in the caller's own (EPERM).
+    // then have one thread (EUSERS otherwise, from timens_install() in
+    // kernel/time/namespace.c: the offsets are mapped into the whole
+    // process, its vDSO data page; setns(2) does not list this errno), and
+    // needs CAP_SYS_ADMIN in the user namespace that owns it and in the
+    // caller's own (EPERM; setns(2), "Network, IPC, time, and UTS
+    // namespaces").
     let newtime = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
     let joined = match threaded {
         false => setns(&time_fd, newtime),

@@ -5,15 +5,16 @@
 //! moved (both its `time` and its `time_for_children` links now name that
 //! namespace) and returns the namespace's identity.
 //!
-//! Read: setns(2) ("Details on namespace types", "Time namespaces"),
+//! Read: setns(2) ("Network, IPC, time, and UTS namespaces"),
 //! time_namespaces(7).
 //!
 //! Unlike unshare(CLONE_NEWTIME), which moves only the children to come,
 //! setns(2) into a time namespace moves the caller itself, and its children
 //! with it: from then on the caller's CLOCK_MONOTONIC reads that namespace's
 //! offset ahead. The trap: the kernel refuses it to a process with more than
-//! one thread (EUSERS), because a time namespace's clocks are mapped into the
-//! whole process. Return that error; do not ignore it.
+//! one thread (EUSERS, which setns(2) does not list: it comes from the
+//! kernel's timens_install(), since a time namespace's clock offsets are
+//! mapped into the whole process). Return that error; do not ignore it.
 //!
 //! nix 0.32 has no CLONE_NEWTIME in `CloneFlags`: build it with
 //! `CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)`.
