@@ -1,0 +1,343 @@
+//! Chapter 7: a user namespace, made, mapped and owned.
+//!
+//! clone(2) with CLONE_NEWUSER starts a child in a new user namespace. Until
+//! someone writes its maps, its uid reads as the overflow uid (65534), and
+//! yet it holds every capability: in its new namespace only. Its parent
+//! writes the child's `uid_map` and `gid_map` while the child waits on a
+//! pipe (the pattern of user_namespaces(7)'s example program): root may map
+//! a range, anyone else only their own id, and only after `deny` went to
+//! `setgroups`. Then the child meets what the maps and the capabilities
+//! mean: files of unmapped owners show as the overflow uid, the host's UTS
+//! namespace still refuses it (EPERM), and a UTS namespace it creates
+//! belongs to its user namespace (ioctl NS_GET_USERNS proves it), so there
+//! sethostname works.
+//!
+//! `nest` (nest.rs) shows how deep user namespaces nest.
+//!
+//! This chapter does not use workbook::userns::enter_if_unprivileged: the
+//! user namespace is the lesson, for root and for anyone else alike.
+//!
+//! Read: user_namespaces(7), capabilities(7), clone(2), ioctl_ns(2).
+
+mod maps;
+mod nest;
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+use std::process::ExitCode;
+
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, clone, unshare};
+use nix::sys::signal::Signal;
+use nix::sys::stat::stat;
+use nix::unistd::{Gid, Uid, getegid, geteuid, getgid, getuid, sethostname};
+use nix::unistd::{setgid, setuid};
+use workbook::cli::{self, Args};
+use workbook::error::Context;
+use workbook::ns::{self, NsId};
+use workbook::process::{self, Child, Receiver, Sender};
+use workbook::{Error, Result, nsfs, say};
+
+const USAGE: &str = "\
+Usage: ch07-user-namespaces [--no-map]
+       ch07-user-namespaces nest
+
+Clones a child into a new user namespace (CLONE_NEWUSER). The child shows
+its uid before any map (the overflow uid) and its capabilities; the parent
+writes the child's uid_map and gid_map (root: a range, \"0 100000 65536\";
+anyone else: their own id, after `deny` to setgroups), then releases it. The
+child then stats files through its map, is refused sethostname on the host's
+UTS namespace, creates a UTS namespace its user namespace owns and sets the
+hostname there.
+
+  --no-map  the parent writes no map: see what the child meets then
+  nest      nest user namespaces until the kernel refuses one more
+
+Read user_namespaces(7) and capabilities(7).
+";
+
+/// The hostname the child sets in the UTS namespace it creates.
+const CHILD_HOSTNAME: &str = "ch07-child";
+
+/// The child's stack: see chapter 3 (1 MiB, pages backed only when touched).
+const STACK_SIZE: usize = 1024 * 1024;
+
+fn main() -> ExitCode {
+    cli::main(USAGE, lesson)
+}
+
+fn lesson(mut args: Args) -> Result<()> {
+    let no_map = args.flag("--no-map");
+    let mode = args.next("mode")?;
+    args.finish()?;
+    match (mode.as_deref(), no_map) {
+        (None, _) => story(!no_map),
+        (Some("nest"), false) => nest::nest(),
+        (Some("nest"), true) => Err(Error::usage("--no-map goes without nest")),
+        (Some(other), _) => Err(Error::usage(format!("unknown mode {other:?}"))),
+    }
+}
+
+/// What the child needs from its parent.
+#[derive(Debug, Clone, Copy)]
+struct Parent {
+    user_ns: NsId,
+    uts_ns: NsId,
+}
+
+fn story(write_maps: bool) -> Result<()> {
+    let me = std::process::id();
+    // ANCHOR: parent_before
+    let parent = Parent {
+        user_ns: NsId::current("user")?,
+        uts_ns: NsId::current("uts")?,
+    };
+    let (uid, gid) = (geteuid(), getegid());
+    say!(
+        "process {me} (parent): uid {uid}, gid {gid}, in {}; CapEff {}",
+        parent.user_ns,
+        cap_eff("self")?
+    );
+    // ANCHOR_END: parent_before
+
+    // ANCHOR: clone
+    // Two pipes. On `release` the parent sends two bytes: "go" (so that
+    // the child's first lines come after this one's) and "maps written". On
+    // `ready` the child says it has looked at itself and waits. A closed
+    // pipe releases the child too: it then finds no map and fails, never
+    // hangs.
+    let (ready_tx, ready_rx) = process::channel()?;
+    let (release_tx, release_rx) = process::channel()?;
+    let child = clone_child(parent, &ready_tx, &release_rx, &release_tx)?;
+    let pid = child.pid();
+    // Our copies: the child holds its own. Dropped, so that a child that
+    // dies makes our read return end-of-file.
+    drop((ready_tx, release_rx));
+    say!("process {me} (parent): clone(CLONE_NEWUSER | SIGCHLD) -> process {pid}");
+    release_tx.notify()?;
+    if !ready_rx.wait()? {
+        return child.wait();
+    }
+    // ANCHOR_END: clone
+
+    // ANCHOR: parent_sees
+    // The same bits, seen from outside: capabilities(7) counts them in the
+    // child's user namespace, where this parent is the owner.
+    say!(
+        "process {me} (parent): /proc/{pid}/status shows CapEff {}; /proc/{pid}/uid_map \
+         is empty: {} bytes",
+        cap_eff(&pid.to_string())?,
+        read_proc(&format!("/proc/{pid}/uid_map"))?.len()
+    );
+    // ANCHOR_END: parent_sees
+
+    // ANCHOR: maps
+    match write_maps {
+        true => maps::write(pid, uid, gid)?,
+        false => say!("process {me} (parent): --no-map: writes no map"),
+    }
+    release_tx.notify()?;
+    // ANCHOR_END: maps
+
+    // ANCHOR: parent_after
+    child.wait()?;
+    let uts = NsId::current("uts")?;
+    say!(
+        "process {me} (parent): process {pid} exited with status 0; this process is in \
+         {uts}, hostname \"{}\", unchanged",
+        ns::hostname()?
+    );
+    // ANCHOR_END: parent_after
+    Ok(())
+}
+
+/// clone(2) a child into a new user namespace, running [`child_story`].
+fn clone_child(
+    parent: Parent,
+    ready: &Sender,
+    release: &Receiver,
+    release_tx: &Sender,
+) -> Result<Child> {
+    let mut stack = vec![0u8; STACK_SIZE];
+    let _ = std::io::stdout().flush();
+    let child_cb: nix::sched::CloneCb = Box::new(|| {
+        // Safety: the child's copy of the parent's end of the release pipe.
+        // Its owner (a Sender in the parent's frames) is never dropped in the
+        // child, which ends when this closure returns: closed once, here.
+        // Without this, the child would keep the pipe open for itself and
+        // never see end-of-file if the parent died.
+        unsafe { libc::close(release_tx.as_fd().as_raw_fd()) };
+        process::child_life(|| child_story(parent, ready, release)) as isize
+    });
+    // Safety: as in chapter 3: this process has one thread, the child runs
+    // on `stack` (1 MiB), has its own copy of our memory (no CLONE_VM), and
+    // leaves only by returning from the closure, whose panics child_life
+    // catches.
+    let pid = unsafe {
+        clone(
+            child_cb,
+            &mut stack,
+            CloneFlags::CLONE_NEWUSER,
+            Some(Signal::SIGCHLD as i32),
+        )
+    }
+    .call(|| "clone(CLONE_NEWUSER | SIGCHLD)".into())?;
+    Ok(Child::from_pid(pid))
+}
+
+/// The child's life, in its new user namespace.
+fn child_story(parent: Parent, ready: &Sender, release: &Receiver) -> Result<()> {
+    let me = std::process::id();
+    // ANCHOR: child_before
+    if !release.wait()? {
+        return Err("the parent closed the pipe before the start".into());
+    }
+    let user_ns = NsId::current("user")?;
+    ns::ensure_new(parent.user_ns, user_ns)?;
+    say!(
+        "process {me} (child): in {user_ns}, a new user namespace; getuid() -> {}, \
+         getgid() -> {}: the overflow ids (/proc/sys/kernel/overflowuid is {}), since \
+         no map is written yet",
+        getuid(),
+        getgid(),
+        read_proc("/proc/sys/kernel/overflowuid")?.trim()
+    );
+    say!(
+        "process {me} (child): CapEff {}: every capability, in {user_ns}",
+        cap_eff("self")?
+    );
+    ready.notify()?;
+    if !release.wait()? {
+        return Err("the parent closed the pipe without releasing this child".into());
+    }
+    // ANCHOR_END: child_before
+
+    // ANCHOR: child_ids
+    // The map translates ids; it does not change this process's own. Its
+    // uid is still the one it was cloned with: inside a map that covers it
+    // (unprivileged: "0 UID 1") it reads as 0; outside it (root mapped
+    // 100000...) as the overflow uid. setgid/setuid to 0 make it the
+    // namespace's root either way: they need a mapping for 0 (EINVAL
+    // without one, setuid(2)) and CAP_SETUID/CAP_SETGID here, which it has.
+    say!(
+        "process {me} (child): released; getuid() -> {}, getgid() -> {}",
+        getuid(),
+        getgid()
+    );
+    setgid(Gid::from_raw(0)).call(|| "setgid(0)".into())?;
+    setuid(Uid::from_raw(0)).call(|| "setuid(0)".into())?;
+    say!(
+        "process {me} (child): setgid(0), setuid(0) -> getuid() {}, getgid() {}",
+        getuid(),
+        getgid()
+    );
+    // ANCHOR_END: child_ids
+
+    // ANCHOR: files
+    // user_namespaces(7), "Unmapped user and group IDs": an id with no
+    // mapping here reads as the overflow id.
+    let root_dir = stat("/").call(|| "stat(\"/\")".into())?;
+    let own = stat("/proc/self").call(|| "stat(\"/proc/self\")".into())?;
+    say!(
+        "process {me} (child): stat(\"/\") -> st_uid {} (its owner has no mapping here); \
+         stat(\"/proc/self\") -> st_uid {}",
+        root_dir.st_uid,
+        own.st_uid
+    );
+    // ANCHOR_END: files
+
+    // ANCHOR: host_uts
+    // Still in the host's UTS namespace, which the parent's user namespace
+    // owns: our capabilities do not reach it. Setting the name it already
+    // has, so that even a kernel that allowed it would change nothing.
+    let host_name = ns::hostname()?;
+    match sethostname(&host_name) {
+        Err(Errno::EPERM) => say!(
+            "process {me} (child): sethostname(\"{host_name}\", strlen(\"{host_name}\")) -> \
+             EPERM: {} belongs to {}, where this process has no capability",
+            parent.uts_ns,
+            parent.user_ns
+        ),
+        Ok(()) => {
+            return Err(format!(
+                "sethostname succeeded in {}, which belongs to {}: this process should have \
+                 no capability there",
+                parent.uts_ns, parent.user_ns
+            )
+            .into());
+        }
+        Err(errno) => {
+            return Err(Error::sys(
+                format!("sethostname(\"{host_name}\", strlen(\"{host_name}\"))"),
+                errno,
+            ));
+        }
+    }
+    // ioctl_ns(2): the owner of the host's UTS namespace is above our user
+    // namespace, outside what we may see: EPERM.
+    let uts_fd = open_ns("uts")?;
+    match nsfs::owner(&uts_fd, "uts_fd") {
+        Err(err) if err.errno() == Some(Errno::EPERM) => say!(
+            "process {me} (child): ioctl(uts_fd, NS_GET_USERNS) -> EPERM: the owner of {} \
+             is above {user_ns}, out of its sight",
+            parent.uts_ns
+        ),
+        Err(err) => return Err(err),
+        Ok(_) => {
+            return Err("NS_GET_USERNS showed an owner above our namespace".into());
+        }
+    }
+    // ANCHOR_END: host_uts
+
+    // ANCHOR: own_uts
+    // A namespace belongs to the user namespace its creator was in at that
+    // moment (user_namespaces(7), "Interaction of user namespaces and other
+    // types of namespaces"): ours.
+    unshare(CloneFlags::CLONE_NEWUTS).call(|| "unshare(CLONE_NEWUTS)".into())?;
+    let uts = NsId::current("uts")?;
+    ns::ensure_new(parent.uts_ns, uts)?;
+    let owner = nsfs::owner_id(open_ns("uts")?, "uts_fd")?;
+    if owner != user_ns {
+        return Err(format!("{uts} belongs to {owner}, not to {user_ns}").into());
+    }
+    say!(
+        "process {me} (child): unshare(CLONE_NEWUTS) -> {uts}; ioctl(uts_fd, NS_GET_USERNS) \
+         -> {owner}, this process's user namespace"
+    );
+    sethostname(CHILD_HOSTNAME).call(|| {
+        format!(
+            "sethostname(\"{CHILD_HOSTNAME}\", {})",
+            CHILD_HOSTNAME.len()
+        )
+    })?;
+    say!(
+        "process {me} (child): sethostname(\"{CHILD_HOSTNAME}\", {}) -> 0; hostname \"{}\"",
+        CHILD_HOSTNAME.len(),
+        ns::hostname()?
+    );
+    // ANCHOR_END: own_uts
+    Ok(())
+}
+
+/// `CapEff` of `/proc/<proc>/status` (proc(5)): the effective capabilities,
+/// as a hexadecimal mask (bit 21, CAP_SYS_ADMIN, is 0x200000).
+fn cap_eff(proc: &str) -> Result<String> {
+    let path = format!("/proc/{proc}/status");
+    let status = read_proc(&path)?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .map(|v| v.trim().to_owned())
+        .ok_or_else(|| Error::refused(format!("no CapEff: line in {path}"), ""))
+}
+
+/// read(2) a whole /proc file.
+pub(crate) fn read_proc(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).call(|| format!("read(fd of \"{path}\")"))
+}
+
+/// open(2) `/proc/self/ns/<ns_type>`, for an ioctl.
+fn open_ns(ns_type: &str) -> Result<std::fs::File> {
+    let path = format!("/proc/self/ns/{ns_type}");
+    std::fs::File::open(&path).call(|| format!("open(\"{path}\", O_RDONLY)"))
+}
