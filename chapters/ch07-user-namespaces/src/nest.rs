@@ -41,7 +41,7 @@ pub(crate) fn nest() -> Result<()> {
         false => "not the initial user namespace",
     };
     say!(
-        "process {me}: uid {}, in {start}; /proc/self/uid_map \"{map}\": {place}",
+        "process {me}: uid {}, in {start}; /proc/self/uid_map: \"{map}\", {place}",
         geteuid()
     );
 
