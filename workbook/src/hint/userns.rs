@@ -31,6 +31,13 @@ pub(super) fn for_call(call: &str, errno: Errno) -> Option<String> {
              (user_namespaces(7), \"Defining user and group ID mappings\")"
                 .into()
         }
+        // user_namespaces(7), "The /proc/pid/setgroups file": "deny" is
+        // refused once gid_map has been written.
+        ("write", Errno::EPERM) if is_other_process_file(call, "setgroups") => {
+            "/proc/PID/setgroups takes \"deny\" only before gid_map is written \
+             (user_namespaces(7), \"The /proc/[pid]/setgroups file\"): write it first"
+                .into()
+        }
         // ioctl_ns(2), ERRORS.
         ("ioctl", Errno::EPERM) if call.contains("NS_GET_") => {
             "the namespace asked for is above this process's own user namespace: ioctl_ns(2) \
@@ -54,12 +61,17 @@ pub(super) fn for_call(call: &str, errno: Errno) -> Option<String> {
 
 /// `write(fd of "/proc/1234/uid_map", ...)`: another process's map.
 fn is_other_process_map(call: &str) -> bool {
+    is_other_process_file(call, "uid_map") || is_other_process_file(call, "gid_map")
+}
+
+/// `/proc/<digits>/<file>` in `call`.
+fn is_other_process_file(call: &str, file: &str) -> bool {
     let Some((_, rest)) = call.split_once("/proc/") else {
         return false;
     };
     let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let rest = &rest[pid.len()..];
-    !pid.is_empty() && (rest.starts_with("/uid_map") || rest.starts_with("/gid_map"))
+    !pid.is_empty() && rest.strip_prefix('/').is_some_and(|r| r.starts_with(file))
 }
 
 #[cfg(test)]
@@ -93,13 +105,11 @@ mod tests {
             )
             .is_none()
         );
-        assert!(
-            for_call(
-                "write(fd of \"/proc/42/setgroups\", \"deny\")",
-                Errno::EPERM
-            )
-            .is_none()
+        let h = hint(
+            "write(fd of \"/proc/42/setgroups\", \"deny\")",
+            Errno::EPERM,
         );
+        assert!(h.contains("before gid_map"), "{h}");
     }
 
     #[test]
