@@ -37,5 +37,5 @@ use workbook::userns::write_proc;
 
 /// Map uid 0 and gid 0 of `child`'s new user namespace to `uid` and `gid`.
 pub fn map_child_root(child: Pid, uid: Uid, gid: Gid) -> Result<()> {
-    todo!("write /proc/{child}/setgroups, uid_map, gid_map: in which order?")
+    todo!("0 to {uid}, {gid}: /proc/{child}/setgroups, uid_map, gid_map; order?")
 }

@@ -119,15 +119,16 @@ fn mapped(p: &Probe) -> Outcome {
              stand for your own uid {uid} outside, one id"
         )
     })?;
-    ensure(!gid_map.is_empty(), || match setgroups.as_str() {
-        "deny" => format!(
-            "the child's gid_map is empty, though setgroups says \"deny\": was gid_map \
-             written before \"deny\", and its EPERM ignored? Write \"deny\" first, then \
-             gid_map, and return every error"
-        ),
+    ensure(!gid_map.is_empty(), || {
+        match setgroups.as_str() {
+        "deny" => "the child's gid_map is empty, though setgroups says \"deny\": was \
+                   gid_map written before \"deny\", and its EPERM ignored? Write \"deny\" \
+                   first, then gid_map, and return every error"
+            .into(),
         _ => format!(
             "the child's /proc/{pid}/gid_map is empty: write \"0 {gid} 1\" there"
         ),
+    }
     })?;
     ensure(gid_map == format!("0 {gid} 1"), || {
         format!(

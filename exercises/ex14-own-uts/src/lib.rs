@@ -53,5 +53,5 @@ pub fn owner_of(ns_file: &Path) -> Result<NsId> {
 /// Enter a new user namespace and a new UTS namespace it owns; set the
 /// hostname there to `name`. Returns (the user namespace, the UTS namespace).
 pub fn own_uts(name: &str) -> Result<(NsId, NsId)> {
-    todo!("a user namespace, a UTS namespace: which first? then sethostname")
+    todo!("new user and UTS namespaces (which first?); sethostname({name:?})")
 }

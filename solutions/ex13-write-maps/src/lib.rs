@@ -37,7 +37,7 @@ use workbook::userns::write_proc;
 
 /// Map uid 0 and gid 0 of `child`'s new user namespace to `uid` and `gid`.
 pub fn map_child_root(child: Pid, uid: Uid, gid: Gid) -> Result<()> {
-    // STUB: todo!("write /proc/{child}/setgroups, uid_map, gid_map: in which order?")
+    // STUB: todo!("0 to {uid}, {gid}: /proc/{child}/setgroups, uid_map, gid_map; order?")
     // BEGIN SOLUTION
     // `deny` first: without CAP_SETGID in our user namespace, gid_map is
     // refused while setgroups(2) is still allowed in the child's.

@@ -58,7 +58,7 @@ pub fn owner_of(ns_file: &Path) -> Result<NsId> {
 /// Enter a new user namespace and a new UTS namespace it owns; set the
 /// hostname there to `name`. Returns (the user namespace, the UTS namespace).
 pub fn own_uts(name: &str) -> Result<(NsId, NsId)> {
-    // STUB: todo!("a user namespace, a UTS namespace: which first? then sethostname")
+    // STUB: todo!("new user and UTS namespaces (which first?); sethostname({name:?})")
     // BEGIN SOLUTION
     // The user namespace first: the UTS namespace created next belongs to
     // it, and there this process holds CAP_SYS_ADMIN.
