@@ -109,14 +109,18 @@ fn story(write_maps: bool) -> Result<()> {
     let (ready_tx, ready_rx) = process::channel()?;
     let (release_tx, release_rx) = process::channel()?;
     let child = clone_child(parent, &ready_tx, &release_rx, &release_tx)?;
-    let pid = child.pid();
+    let held = Held {
+        release: release_tx,
+        child,
+    };
+    let pid = held.child.pid();
     // Our copies: the child holds its own. Dropped, so that a child that
     // dies makes our read return end-of-file.
     drop((ready_tx, release_rx));
     say!("process {me} (parent): clone(CLONE_NEWUSER | SIGCHLD) -> process {pid}");
-    release_tx.notify()?;
+    held.release.notify()?;
     if !ready_rx.wait()? {
-        return child.wait();
+        return held.finish();
     }
     // ANCHOR_END: clone
 
@@ -136,11 +140,11 @@ fn story(write_maps: bool) -> Result<()> {
         true => maps::write(pid, uid, gid)?,
         false => say!("process {me} (parent): --no-map: writes no map"),
     }
-    release_tx.notify()?;
+    held.release.notify()?;
     // ANCHOR_END: maps
 
     // ANCHOR: parent_after
-    child.wait()?;
+    held.finish()?;
     let uts = NsId::current("uts")?;
     say!(
         "process {me} (parent): process {pid} exited with status 0; this process is in \
@@ -149,6 +153,25 @@ fn story(write_maps: bool) -> Result<()> {
     );
     // ANCHOR_END: parent_after
     Ok(())
+}
+
+/// A child that waits on `release`. Field order is drop order: on an error
+/// path the pipe closes first, so the child, blocked on it, reads
+/// end-of-file and ends; then it is reaped. (The other order would wait
+/// forever for a child that waits for us.)
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub(crate) release: Sender,
+    pub(crate) child: Child,
+}
+
+impl Held {
+    /// Close the pipe (the child's last release), then reap the child.
+    pub(crate) fn finish(self) -> Result<()> {
+        let Held { release, child } = self;
+        drop(release);
+        child.wait()
+    }
 }
 
 /// clone(2) a child into a new user namespace, running [`child_story`].

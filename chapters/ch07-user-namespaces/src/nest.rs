@@ -23,6 +23,8 @@ use workbook::process::{self, Receiver, Sender};
 use workbook::userns::write_proc;
 use workbook::{Error, Result, say};
 
+use crate::Held;
+
 /// The deepest level the kernel allows, the initial user namespace being 0.
 const DEEPEST: u32 = 33;
 
@@ -50,10 +52,14 @@ pub(crate) fn nest() -> Result<()> {
     let child = process::fork_child(&[&ready_rx, &release_tx], || {
         descend(initial, &ready_tx, &release_rx)
     })?;
+    let held = Held {
+        release: release_tx,
+        child,
+    };
     drop((ready_tx, release_rx));
-    let pid = child.pid();
+    let pid = held.child.pid();
     if !ready_rx.wait()? {
-        return child.wait();
+        return held.finish();
     }
     // From up here, the maps of every level between are composed: the
     // deepest process's uid is the one it had here.
@@ -63,8 +69,7 @@ pub(crate) fn nest() -> Result<()> {
         "process {me}: process {pid} is in {deep}; read from {start}, its uid_map is \
          \"{deep_map}\": every level's map, composed"
     );
-    drop(release_tx);
-    child.wait()
+    held.finish()
 }
 // ANCHOR_END: nest
 
