@@ -125,11 +125,15 @@ fn story(write_maps: bool) -> Result<()> {
     // ANCHOR: parent_sees
     // The same bits, seen from outside: capabilities(7) counts them in the
     // child's user namespace, where this parent is the owner.
+    let uid_map = read_proc(&format!("/proc/{pid}/uid_map"))?;
+    let mapped = match uid_map.trim() {
+        "" => "empty: nothing is mapped yet".to_owned(),
+        lines => format!("already \"{lines}\""),
+    };
     say!(
         "process {me} (parent): /proc/{pid}/status shows CapEff {}; /proc/{pid}/uid_map \
-         is empty: {} bytes",
-        cap_eff(&pid.to_string())?,
-        read_proc(&format!("/proc/{pid}/uid_map"))?.len()
+         is {mapped}",
+        cap_eff(&pid.to_string())?
     );
     // ANCHOR_END: parent_sees
 
@@ -190,10 +194,12 @@ fn clone_child(
         unsafe { libc::close(release_tx.as_fd().as_raw_fd()) };
         process::child_life(|| child::story(parent, ready, release)) as isize
     });
-    // Safety: as in chapter 3: this process has one thread, the child runs
-    // on `stack` (1 MiB), has its own copy of our memory (no CLONE_VM), and
-    // leaves only by returning from the closure, whose panics child_life
-    // catches.
+    // Safety: as in chapter 3: this process has one thread (it starts none,
+    // and the kernel refuses CLONE_NEWUSER to a threaded caller anyway:
+    // EINVAL), so the child holds no lock a missing thread would never
+    // release; it runs on `stack` (1 MiB), has its own copy of our memory
+    // (no CLONE_VM), and leaves only by returning from the closure, whose
+    // panics child_life catches.
     let pid = unsafe {
         clone(
             child_cb,

@@ -124,6 +124,7 @@ fn story(user: User) {
     );
     assert_eq!(cap_mask(out, "(child): CapEff"), all_caps());
     assert_eq!(cap_mask(out, "/status shows CapEff"), all_caps());
+    assert!(out.contains("uid_map is empty"), "{out}");
     // The maps, as this user may write them.
     match user {
         User::Root => {
