@@ -73,31 +73,42 @@ pub(crate) fn story(
     // mapping here reads as the overflow id.
     let root_dir = stat("/").call(|| "stat(\"/\")".into())?;
     let own = stat("/proc/self").call(|| "stat(\"/proc/self\")".into())?;
+    let overflow: u32 = read_proc("/proc/sys/kernel/overflowuid")?
+        .trim()
+        .parse()
+        .map_err(|_| "/proc/sys/kernel/overflowuid is not a number")?;
+    let why = match root_dir.st_uid == overflow {
+        true => "the overflow uid: its owner has no mapping here",
+        false => "its owner is mapped here",
+    };
     say!(
-        "process {me} (child): stat(\"/\") -> st_uid {} (its owner has no mapping here); \
-         stat(\"/proc/self\") -> st_uid {}",
+        "process {me} (child): stat(\"/\") -> st_uid {} ({why}); stat(\"/proc/self\") -> \
+         st_uid {}",
         root_dir.st_uid,
         own.st_uid
     );
     // ANCHOR_END: files
 
     // ANCHOR: host_uts
-    // Still in the host's UTS namespace, which the parent's user namespace
+    // Still in the parent's UTS namespace, which a user namespace above ours
     // owns: our capabilities do not reach it. Setting the name it already
     // has, so that even a kernel that allowed it would change nothing.
     let host_name = ns::hostname()?;
+    let owner = match parent.uts_owner {
+        Some(owner) => owner.to_string(),
+        None => format!("a user namespace above {}", parent.user_ns),
+    };
     match sethostname(&host_name) {
         Err(Errno::EPERM) => say!(
             "process {me} (child): sethostname(\"{host_name}\", strlen(\"{host_name}\")) -> \
-             EPERM: {} belongs to {}, where this process has no capability",
-            parent.uts_ns,
-            parent.user_ns
+             EPERM: {} belongs to {owner}, where this process has no capability",
+            parent.uts_ns
         ),
         Ok(()) => {
             return Err(format!(
-                "sethostname succeeded in {}, which belongs to {}: this process should have \
-                 no capability there",
-                parent.uts_ns, parent.user_ns
+                "sethostname succeeded in {}, which belongs to {owner}: this process should \
+                 have no capability there",
+                parent.uts_ns
             )
             .into());
         }

@@ -34,7 +34,7 @@ use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::process::{self, Child, Receiver, Sender};
-use workbook::{Error, Result, say};
+use workbook::{Error, Result, nsfs, say};
 
 const USAGE: &str = "\
 Usage: ch07-user-namespaces [--no-map]
@@ -81,6 +81,9 @@ fn lesson(mut args: Args) -> Result<()> {
 pub(crate) struct Parent {
     pub(crate) user_ns: NsId,
     pub(crate) uts_ns: NsId,
+    /// The user namespace that owns `uts_ns`; `None` when it is above
+    /// `user_ns`, where ioctl_ns(2) does not answer (EPERM).
+    pub(crate) uts_owner: Option<NsId>,
 }
 
 fn story(write_maps: bool) -> Result<()> {
@@ -89,6 +92,7 @@ fn story(write_maps: bool) -> Result<()> {
     let parent = Parent {
         user_ns: NsId::current("user")?,
         uts_ns: NsId::current("uts")?,
+        uts_owner: uts_owner()?,
     };
     let (uid, gid) = (geteuid(), getegid());
     say!(
@@ -222,6 +226,18 @@ pub(crate) fn cap_eff(proc: &str) -> Result<String> {
         .find_map(|line| line.strip_prefix("CapEff:"))
         .map(|v| v.trim().to_owned())
         .ok_or_else(|| Error::refused(format!("no CapEff: line in {path}"), ""))
+}
+
+/// NS_GET_USERNS on our UTS namespace: its owner, if in sight.
+fn uts_owner() -> Result<Option<NsId>> {
+    let path = "/proc/self/ns/uts";
+    let uts =
+        std::fs::File::open(path).call(|| format!("open(\"{path}\", O_RDONLY)"))?;
+    match nsfs::owner_id(&uts, &format!("fd of \"{path}\"")) {
+        Ok(owner) => Ok(Some(owner)),
+        Err(err) if err.errno() == Some(nix::errno::Errno::EPERM) => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// read(2) a whole /proc file.

@@ -19,6 +19,7 @@ testkit::cases!(
     nest_as_root,
     nest_unprivileged,
     nest_counts_from_where_it_starts,
+    root_of_a_small_user_namespace_maps_its_own_ids,
     without_maps_setgid_is_einval,
     user_namespace_limit_reached,
     nest_with_a_zero_limit_is_an_error,
@@ -212,28 +213,57 @@ fn nest_unprivileged() {
     nest(User::Unprivileged);
 }
 
-/// Started one level down (util-linux's `unshare --user --map-root-user`),
-/// it makes one level fewer and says it started at level 1.
-fn nest_counts_from_where_it_starts() {
-    let Some(prepared) = example().prepare(User::Unprivileged) else {
-        return;
-    };
+/// Run the example as root of a user namespace that maps one id, made by
+/// util-linux's `unshare --user --map-root-user`, as the unprivileged user.
+fn in_small_user_namespace(args: &[&str]) -> Option<String> {
+    let prepared = example().prepare(User::Unprivileged)?;
     let program = prepared.command.get_program().to_owned();
     let mut cmd = Command::new("unshare");
     cmd.args(["--user", "--map-root-user"])
         .arg(&program)
-        .arg("nest");
+        .args(args);
     if nix::unistd::geteuid().is_root() {
         use std::os::unix::process::CommandExt;
         cmd.uid(65534).gid(65534).current_dir("/");
     }
     let output = cmd.output().expect("unshare(1) from util-linux");
-    let out = String::from_utf8_lossy(&output.stdout);
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{out}\n{err}");
+    Some(out)
+}
+
+/// Root there holds CAP_SETUID, but ids 100000... are not mapped: it maps
+/// its own ids, and says why.
+fn root_of_a_small_user_namespace_maps_its_own_ids() {
+    let Some(out) = in_small_user_namespace(&[]) else {
+        return;
+    };
     assert!(
-        output.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        out.contains("CAP_SETUID here, but ids 100000 to 165535"),
+        "{out}"
     );
+    // The host's root is mapped there only if the tests' user is root.
+    let stat_root = line_with(&out, "stat(\"/\") ->");
+    let overflow = stat_root.contains("st_uid 65534 (the overflow uid");
+    let mapped = stat_root.contains("st_uid 0 (its owner is mapped here)");
+    assert!(overflow || mapped, "{stat_root}");
+    assert!(
+        out.contains("belongs to a user namespace above user:["),
+        "{out}"
+    );
+    assert!(
+        out.contains("sethostname(\"ch07-child\", 10) -> 0"),
+        "{out}"
+    );
+}
+
+/// Started one level down, it makes one level fewer and says it started at
+/// level 1.
+fn nest_counts_from_where_it_starts() {
+    let Some(out) = in_small_user_namespace(&["nest"]) else {
+        return;
+    };
     assert!(out.contains("not the initial user namespace"), "{out}");
     assert_eq!(levels(&out), 32, "{out}");
     assert!(out.contains("started at level 1"), "{out}");
