@@ -238,6 +238,31 @@ def ch06():
     return s
 
 
+def ch07():
+    s = Svg("ch07", "A user namespace: the overflow uid until its parent maps it, and the UTS namespace it owns",
+            "1: <P1> in user:[A] clones <P2> into user:[B]; with no map, <P2> "
+            "is uid 65534 with every capability, in user:[B] only. 2: <P1> "
+            "writes /proc/<P2>/setgroups, uid_map and gid_map; <P2> is uid 0. "
+            "3: user:[A] owns the host's uts:[A], where <P2>'s sethostname "
+            "fails with EPERM; the uts:[B] that <P2> creates belongs to "
+            "user:[B], and sethostname works there.")
+    s.heading("1. clone(CLONE_NEWUSER)")
+    s.ns_box("user:[B], child of user:[A]", ["no map yet: getuid() -> 65534",
+                                             "CapEff: every capability"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["process <P1>, outside, writes", "/proc/<P2>/setgroups \"deny\"",
+            "/proc/<P2>/uid_map \"0 65534 1\"", "/proc/<P2>/gid_map \"0 65534 1\""])
+    s.heading("2. Each namespace has an owner")
+    s.ns_box("user:[A]", ["owns uts:[A], the host's:",
+                          "<P2>'s sethostname: EPERM"],
+             [("process <P1>", "parent", False)], BLUE)
+    s.y += 8
+    s.ns_box("user:[B]", ["owns uts:[B], which <P2> made:",
+                          'sethostname("ch07-child"): ok'],
+             [("process <P2>", "uid 0 here", False)], AMBER)
+    s.note(["ioctl(fd of uts:[B], NS_GET_USERNS)", "-> user:[B]"], mono=True)
+
+
 def ch13():
     s = Svg("ch13", "A time namespace: the children first, the caller by setns(2)",
             "1: the parent <P1> in time:[A] calls unshare(CLONE_NEWTIME): it "
@@ -269,6 +294,7 @@ def ch13():
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
                    ("ch06-bind-mount", ch06),
+                   ("ch07-user-namespaces", ch07),
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -11,6 +11,8 @@ use nix::errno::Errno;
 
 use crate::machine::{self, Blocker, Facts};
 
+mod userns;
+
 /// The calls that have hints, by what they do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -86,6 +88,9 @@ pub(crate) fn for_errno(errno: Errno) -> String {
 /// says of a refusal its probes meet (so the doctor and an error's hint say
 /// the same), and what the tests call with facts made up.
 pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
+    if let Some(hint) = userns::for_call(call, errno) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };

@@ -4,6 +4,7 @@
 //! them needs but is not the lesson lives here, once:
 //!
 //! - [`ns`]: a namespace's identity, the (st_dev, st_ino) pair of its nsfs file;
+//! - [`nsfs`]: the ioctls of a namespace file (its owner, its parent);
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
 //! - [`hint`]: that "what to do", which `workbook doctor` prints too;
@@ -43,6 +44,8 @@ pub mod mountinfo;
 pub mod normalize;
 #[cfg(target_os = "linux")]
 pub mod ns;
+#[cfg(target_os = "linux")]
+pub mod nsfs;
 #[cfg(target_os = "linux")]
 pub mod owner;
 #[cfg(target_os = "linux")]

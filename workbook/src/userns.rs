@@ -65,8 +65,9 @@ pub fn enter_if_unprivileged() -> Result<Option<NsId>> {
 
 /// One write(2) of the whole text, as these /proc files demand. The error
 /// names the call that failed: the kernel checks setgroups at open(2) and
-/// the maps at write(2) (user_namespaces(7)).
-fn write_proc(path: &str, text: &str) -> Result<()> {
+/// the maps at write(2) (user_namespaces(7)). Public for chapter 7, whose
+/// parent writes its child's maps.
+pub fn write_proc(path: &str, text: &str) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .open(path)
