@@ -229,10 +229,12 @@ pub fn explain(facts: &Facts, who: As, r: &Refusal) -> String {
              (time namespaces need Linux 5.6)",
             facts.release.as_deref().unwrap_or("of unknown release")
         ),
-        // unshare(2), ERRORS; user_namespaces(7): 32 levels at most.
+        // clone(2), ERRORS: before Linux 4.9 a user namespace nested too
+        // deep gave EUSERS; since 4.9 it is ENOSPC (kernel/user_namespace.c,
+        // create_user_ns: refused below level 33, chapter 7 shows it).
         Errno::EUSERS => {
-            "user namespaces are nested 32 deep here, the most there can be \
-                          (user_namespaces(7)): run from an outer one"
+            "user namespaces are nested as deep as this kernel allows (clone(2), \
+             ERRORS: EUSERS before Linux 4.9): run from an outer one"
                 .into()
         }
         errno => format!("{}: see unshare(2), ERRORS", errno.desc()),
