@@ -54,8 +54,11 @@ fn lesson(args: Args) -> Result<()> {
 
     // ANCHOR: before
     let pid_ns = NsId::current("pid")?;
-    let for_children = NsId::current("pid_for_children")?;
-    say!("process {me}: in {pid_ns}; its children are born in {for_children}");
+    let for_children = pid_for_children()?;
+    say!(
+        "process {me}: in {pid_ns}; its children are born in {}",
+        for_children.map_or("no namespace yet (ENOENT)".into(), |ns| ns.to_string())
+    );
     // ANCHOR_END: before
 
     // ANCHOR: unshare
@@ -64,12 +67,9 @@ fn lesson(args: Args) -> Result<()> {
     // (pid_namespaces(7), "setns(2) and unshare(2) semantics").
     unshare(CloneFlags::CLONE_NEWPID).call(|| "unshare(CLONE_NEWPID)".into())?;
     ns::ensure_joined(pid_ns, NsId::current("pid")?)?;
-    // Until the first child is born, pid_for_children names no namespace:
-    // stat(2) of it fails with ENOENT (checked on Linux 6.18).
-    match NsId::current("pid_for_children") {
-        Err(err) if err.errno() == Some(Errno::ENOENT) => {}
-        Err(err) => return Err(err),
-        Ok(now) => ns::ensure_new(for_children, now)?,
+    // Until the first child is born, pid_for_children names no namespace.
+    if let (Some(before), Some(now)) = (for_children, pid_for_children()?) {
+        ns::ensure_new(before, now)?;
     }
     say!(
         "process {me}: unshare(CLONE_NEWPID) -> still process {me} in {pid_ns}; \
@@ -192,6 +192,17 @@ fn lesson(args: Args) -> Result<()> {
     );
     // ANCHOR_END: cleanup
     Ok(())
+}
+
+/// The namespace /proc/self/ns/pid_for_children names, or `None` when it
+/// names none: after unshare(CLONE_NEWPID) and before the first child,
+/// stat(2) of the link fails with ENOENT (checked on Linux 6.18).
+fn pid_for_children() -> Result<Option<NsId>> {
+    match NsId::current("pid_for_children") {
+        Ok(ns) => Ok(Some(ns)),
+        Err(err) if err.errno() == Some(Errno::ENOENT) => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// `NSpid:` in /proc/PROC/status (proc(5)): the process's PID in each PID
