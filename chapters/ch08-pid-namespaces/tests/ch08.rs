@@ -157,4 +157,5 @@ fn started_after_unshare_pid_without_fork() {
     );
     assert!(stderr.contains("unshare --pid --fork"), "{stderr}");
     assert!(!stdout.contains("fork() ->"), "{stdout}");
+    insta::assert_snapshot!("unshare-pid-without-fork", stderr);
 }

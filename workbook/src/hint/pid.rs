@@ -21,7 +21,7 @@ pub(super) fn hint(call: &str, errno: Errno) -> Option<String> {
         {
             Some(
                 "this process's children already go to a new PID namespace \
-                 (/proc/self/ns/pid_for_children differs from /proc/self/ns/pid): it, or \
+                 (/proc/self/ns/pid_for_children is not /proc/self/ns/pid, or names none yet): it, or \
                  the program that started it without forking (`unshare --pid` without \
                  `--fork`), already called unshare(CLONE_NEWPID), which a process may do \
                  once (pid_namespaces(7)). Fork first and call it in the child, or run \
