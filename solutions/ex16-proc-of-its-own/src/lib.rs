@@ -32,7 +32,7 @@
 //! hint ex16`. The check, not the solution, is the teacher: it says what is
 //! still wrong. The answer is in `solutions/ex16-proc-of-its-own/src/`;
 //! `cargo workbook solution ex16` shows it once this exercise passes.
-// STUB: #![allow(unused_imports)] // some imports are for the code you will write
+// STUB: #![allow(unused_imports, unused_variables)] // until you write the code
 
 use std::path::Path;
 
