@@ -50,5 +50,5 @@ pub fn spawn_with_own_proc(
     dir: &Path,
     body: impl FnOnce() -> Result<()>,
 ) -> Result<Child> {
-    todo!("unshare(CLONE_NEWPID), fork; in the child: a private mount namespace, proc on {dir:?}, then body()")
+    todo!("unshare, fork; in the child: private mounts, proc on {dir:?}, body()")
 }

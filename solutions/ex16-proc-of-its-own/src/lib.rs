@@ -50,7 +50,7 @@ pub fn spawn_with_own_proc(
     dir: &Path,
     body: impl FnOnce() -> Result<()>,
 ) -> Result<Child> {
-    // STUB: todo!("unshare(CLONE_NEWPID), fork; in the child: a private mount namespace, proc on {dir:?}, then body()")
+    // STUB: todo!("unshare, fork; in the child: private mounts, proc on {dir:?}, body()")
     // BEGIN SOLUTION
     unshare(CloneFlags::CLONE_NEWPID).call(|| "unshare(CLONE_NEWPID)".into())?;
     process::fork_child(&[], move || {
