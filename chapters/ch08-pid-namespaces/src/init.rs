@@ -242,7 +242,7 @@ fn nested(host_pid_ns: NsId, pid_ns: NsId) -> Result<()> {
             say!(
                 "PID {} (nested): {}",
                 getpid(),
-                crate::nspid_line("self", &[host_pid_ns, pid_ns, own])?
+                crate::pid1::nspid_line("self", &[host_pid_ns, pid_ns, own])?
             );
             Ok(())
         })?;

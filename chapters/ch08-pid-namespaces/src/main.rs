@@ -16,17 +16,18 @@
 //! proc(5) ("/proc/pid/status", NSpid), kill(2).
 
 mod init;
+mod pid1;
 
 use std::process::ExitCode;
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use pid1::Pid1;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
-use workbook::process::{self, Child, Sender};
+use workbook::process;
 use workbook::{Error, Result, cleanup, say, userns};
 
 const USAGE: &str = "\
@@ -54,7 +55,7 @@ fn lesson(args: Args) -> Result<()> {
 
     // ANCHOR: before
     let pid_ns = NsId::current("pid")?;
-    let for_children = pid_for_children()?;
+    let for_children = pid1::pid_for_children()?;
     say!(
         "process {me}: in {pid_ns}; its children are born in {}",
         for_children.map_or("no namespace yet (ENOENT)".into(), |ns| ns.to_string())
@@ -68,7 +69,7 @@ fn lesson(args: Args) -> Result<()> {
     unshare(CloneFlags::CLONE_NEWPID).call(|| "unshare(CLONE_NEWPID)".into())?;
     ns::ensure_joined(pid_ns, NsId::current("pid")?)?;
     // Until the first child is born, pid_for_children names no namespace.
-    if let (Some(before), Some(now)) = (for_children, pid_for_children()?) {
+    if let (Some(before), Some(now)) = (for_children, pid1::pid_for_children()?) {
         ns::ensure_new(before, now)?;
     }
     say!(
@@ -119,17 +120,17 @@ fn lesson(args: Args) -> Result<()> {
     let child = process::fork_child(&[&go_tx, &parked_rx, &sleeper_rx], || {
         init::run(story)
     })?;
-    let init = Init { go: go_tx, child };
-    let pid1 = init.child.pid();
-    let new_ns = NsId::of(ns::Proc::Pid(pid1), "pid")?;
+    let init = Pid1 { go: go_tx, child };
+    let init_pid = init.child.pid();
+    let new_ns = NsId::of(ns::Proc::Pid(init_pid), "pid")?;
     ns::ensure_new(pid_ns, new_ns)?;
     say!(
-        "process {me}: fork() -> process {pid1}; pid_for_children is now {}",
+        "process {me}: fork() -> process {init_pid}; pid_for_children is now {}",
         NsId::current("pid_for_children")?
     );
     say!(
         "process {me}: {}",
-        nspid_line(&pid1.to_string(), &[pid_ns, new_ns])?
+        pid1::nspid_line(&init_pid.to_string(), &[pid_ns, new_ns])?
     );
     init.go.notify()?;
     // ANCHOR_END: fork
@@ -148,10 +149,10 @@ fn lesson(args: Args) -> Result<()> {
     // ANCHOR: kill
     // From the parent namespace, SIGKILL cannot be refused: "these signals
     // are forcibly delivered when sent from an ancestor PID namespace".
-    kill(pid1, Signal::SIGKILL).call(|| format!("kill({pid1}, SIGKILL)"))?;
+    kill(init_pid, Signal::SIGKILL).call(|| format!("kill({init_pid}, SIGKILL)"))?;
     let status = init.reap()?;
     say!(
-        "process {me}: kill(process {pid1}, SIGKILL) -> 0; waitpid() -> {}",
+        "process {me}: kill(process {init_pid}, SIGKILL) -> 0; waitpid() -> {}",
         init::describe(status)
     );
     // The kernel killed every other process of the namespace with PID 1
@@ -192,76 +193,4 @@ fn lesson(args: Args) -> Result<()> {
     );
     // ANCHOR_END: cleanup
     Ok(())
-}
-
-/// The namespace /proc/self/ns/pid_for_children names, or `None` when it
-/// names none: after unshare(CLONE_NEWPID) and before the first child,
-/// stat(2) of the link fails with ENOENT (checked on Linux 6.18).
-fn pid_for_children() -> Result<Option<NsId>> {
-    match NsId::current("pid_for_children") {
-        Ok(ns) => Ok(Some(ns)),
-        Err(err) if err.errno() == Some(Errno::ENOENT) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// `NSpid:` in /proc/PROC/status (proc(5)): the process's PID in each PID
-/// namespace it is visible in, from the reading /proc's namespace down to
-/// its own. Read through the host's /proc, which shows every level.
-pub(crate) fn nspid_line(proc: &str, levels: &[NsId]) -> Result<String> {
-    let path = format!("/proc/{proc}/status");
-    let status =
-        std::fs::read_to_string(&path).call(|| format!("read(fd of \"{path}\")"))?;
-    let numbers: Vec<&str> = status
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))
-        .map(|rest| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    if numbers.len() != levels.len() {
-        return Err(Error::refused(
-            format!("{path}: NSpid {numbers:?} has not one PID per level"),
-            "NSpid exists since Linux 4.1; is /proc the host's?",
-        ));
-    }
-    // The host's as `process N` (labelled in the book's output), the others
-    // as PIDs inside.
-    let mut words = vec![format!("process {} in {}", numbers[0], levels[0])];
-    for (number, level) in numbers.iter().zip(levels).skip(1) {
-        words.push(format!("PID {number} in {level}"));
-    }
-    Ok(format!("/proc/{proc}/status NSpid: {}", words.join(", ")))
-}
-
-/// PID 1 and our end of its pipe. Field order is drop order: on an error
-/// path `go` closes first, PID 1 sees end-of-file and exits (taking its
-/// namespace with it), and only then does `child` reap it.
-#[derive(Debug)]
-struct Init {
-    go: Sender,
-    child: Child,
-}
-
-impl Init {
-    /// Reap PID 1, which we killed: its status, not an error.
-    fn reap(self) -> Result<WaitStatus> {
-        let Init { go, child } = self;
-        let pid = child.pid();
-        loop {
-            match waitpid(pid, None) {
-                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                    // Reaped: the handle must not wait a second time.
-                    std::mem::forget(child);
-                    drop(go);
-                    return Ok(status);
-                }
-                Ok(_) | Err(Errno::EINTR) => continue,
-                Err(errno) => {
-                    return Err(Error::sys(
-                        format!("waitpid({pid}, &status, 0)"),
-                        errno,
-                    ));
-                }
-            }
-        }
-    }
 }
