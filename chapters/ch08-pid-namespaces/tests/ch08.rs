@@ -5,7 +5,13 @@
 //! and fork(2) into it fails with ENOMEM. The host is left as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use testkit::{
     Example, User, assert_help, assert_usage_error, host_ns, line_with, ns_on_line,
@@ -18,6 +24,7 @@ testkit::cases!(
     extra_argument_is_a_usage_error,
     pid_namespace_limit_reached,
     started_after_unshare_pid_without_fork,
+    killed_mid_story_leaves_no_process,
 );
 
 fn example() -> Example {
@@ -158,4 +165,83 @@ fn started_after_unshare_pid_without_fork() {
     assert!(stderr.contains("unshare --pid --fork"), "{stderr}");
     assert!(!stdout.contains("fork() ->"), "{stdout}");
     insta::assert_snapshot!("unshare-pid-without-fork", stderr);
+}
+
+/// The example killed while its namespace is fullest (at the nested line):
+/// by SIGINT, whose handler undoes what it can, and by SIGKILL, which
+/// nothing catches. Either way PID 1 dies (PR_SET_PDEATHSIG), and the
+/// kernel takes every other process of the namespace with it; no mount is
+/// left, and at most, after SIGKILL, the empty directory the next run
+/// removes.
+fn killed_mid_story_leaves_no_process() {
+    for (user, signal) in [
+        (User::Root, Signal::SIGKILL),
+        (User::Unprivileged, Signal::SIGKILL),
+        (User::Root, Signal::SIGINT),
+        (User::Unprivileged, Signal::SIGINT),
+    ] {
+        let what = format!("killed by {signal} as {user}");
+        let Some(prepared) = example().prepare(user) else {
+            continue;
+        };
+        let mut cmd = prepared.command;
+        let dir = testkit::RunDir::new();
+        let mut child = cmd
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the example");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut pidfd = None;
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(rest) = line.split("fork() -> process ").nth(1) {
+                let pid: i32 = rest.split(';').next().unwrap().parse().unwrap();
+                pidfd = Some(pidfd_open(pid));
+            }
+            if line.contains("(nested)") {
+                break;
+            }
+            line.clear();
+        }
+        assert!(line.contains("(nested)"), "{what}: the story ended early");
+        let pidfd = pidfd.expect("the line naming PID 1's host PID");
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal as i32), "{what}: {status}");
+        // A pidfd polls readable once its process has exited (pidfd_open(2)).
+        let mut fds = [libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // Safety: one valid pollfd, for as long as the call.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 5000) };
+        assert_eq!(ready, 1, "{what}: PID 1 outlived the example by 5 s");
+        let mounts = workbook::mountinfo::current().unwrap();
+        assert!(
+            !mounts.iter().any(|m| m.mount_point.starts_with(dir.path())),
+            "{what}: a mount was left"
+        );
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        match signal {
+            Signal::SIGKILL => assert!(left.len() <= 1, "{what}: {left:?}"),
+            _ => assert!(left.is_empty(), "{what}: {left:?}"),
+        }
+    }
+}
+
+fn pidfd_open(pid: i32) -> OwnedFd {
+    // Safety: pidfd_open(2) takes a PID and flags and returns a new fd, or
+    // -1; the fd is owned by nothing else.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(
+        fd >= 0,
+        "pidfd_open({pid}, 0): {}",
+        std::io::Error::last_os_error()
+    );
+    // Safety: a fresh fd, ours alone.
+    unsafe { OwnedFd::from_raw_fd(fd as i32) }
 }
