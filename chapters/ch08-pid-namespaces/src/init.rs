@@ -7,6 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
@@ -200,8 +201,6 @@ fn orphan(dir: &Path) -> Result<()> {
     // ANCHOR_END: reap
     Ok(())
 }
-
-use nix::errno::Errno;
 
 fn orphan_life(dir: &Path, go: &Receiver, done: &Sender) -> Result<()> {
     if !go.wait()? {

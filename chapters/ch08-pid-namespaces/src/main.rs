@@ -67,14 +67,19 @@ fn lesson(args: Args) -> Result<()> {
     // makes a namespace for the children it forks from now on
     // (pid_namespaces(7), "setns(2) and unshare(2) semantics").
     unshare(CloneFlags::CLONE_NEWPID).call(|| "unshare(CLONE_NEWPID)".into())?;
-    ns::ensure_joined(pid_ns, NsId::current("pid")?)?;
+    let pid_ns_now = NsId::current("pid")?;
+    ns::ensure_joined(pid_ns, pid_ns_now)?;
     // Until the first child is born, pid_for_children names no namespace.
-    if let (Some(before), Some(now)) = (for_children, pid1::pid_for_children()?) {
+    let after = pid1::pid_for_children()?;
+    if let (Some(before), Some(now)) = (for_children, after) {
         ns::ensure_new(before, now)?;
     }
     say!(
-        "process {me}: unshare(CLONE_NEWPID) -> still process {me} in {pid_ns}; \
-         pid_for_children: ENOENT until the first child is born"
+        "process {me}: unshare(CLONE_NEWPID) -> still process {} in {pid_ns_now}; \
+         pid_for_children: {}",
+        nix::unistd::getpid(),
+        after.map_or("ENOENT until the first child is born".into(), |ns| ns
+            .to_string())
     );
     // "A process may call unshare(2) with the CLONE_NEWPID flag only once."
     match unshare(CloneFlags::CLONE_NEWPID) {
