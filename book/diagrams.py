@@ -263,6 +263,30 @@ def ch07():
     s.note(["ioctl(fd of uts:[B], NS_GET_USERNS)", "-> user:[B]"], mono=True)
 
 
+def ch08():
+    s = Svg("ch08", "A PID namespace: PID 1, an orphan, a nested namespace, and the end",
+            "1: process <P1> calls unshare(CLONE_NEWPID) and stays in pid:[A]; "
+            "its first child <P2> is PID 1 of pid:[B]. 2: in pid:[B], PID 1 "
+            "reaps PID 3, an orphan, and a nested pid:[C] holds a process that "
+            "is PID 5 in pid:[B] and PID 1 in pid:[C]. 3: <P1> kills <P2> with "
+            "SIGKILL; the kernel kills the rest of pid:[B], and fork() into it "
+            "fails with ENOMEM.")
+    s.heading("1. unshare(CLONE_NEWPID), then fork()")
+    s.ns_box("pid:[A]", ["pid_for_children: pid:[B]"],
+             [("process <P1>", "the example, stays", False),
+              ("process <P2>", "= PID 1 of B", False)], BLUE)
+    s.heading("2. Inside: its own /proc lists [1, 3]")
+    s.ns_box("pid:[B]", ["PID 2 exited: PID 3 is PID 1's now"],
+             [("PID 1", "init: waitpid(-1)", False),
+              ("PID 3", "orphan", False)], AMBER)
+    s.ns_box("pid:[C]", ["nested: NSpid <P3> 5 1"],
+             [("PID 1", "= PID 5 in B", False)], AMBER)
+    s.heading("3. kill(<P2>, SIGKILL) from pid:[A]")
+    s.ns_box("pid:[B]", ["the kernel kills every process in it",
+                         "fork() into it: ENOMEM"],
+             [], GREY, faint_box=True)
+
+
 def ch13():
     s = Svg("ch13", "A time namespace: the children first, the caller by setns(2)",
             "1: the parent <P1> in time:[A] calls unshare(CLONE_NEWTIME): it "
@@ -295,6 +319,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
                    ("ch06-bind-mount", ch06),
                    ("ch07-user-namespaces", ch07),
+                   ("ch08-pid-namespaces", ch08),
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

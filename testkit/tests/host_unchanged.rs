@@ -43,7 +43,7 @@ fn all_examples_leave_the_host_unchanged() {
         // A kernel that refuses halfway must not leave anything either.
         // ch01 creates no namespace, so it has nothing to refuse.
         if name != "ch01-what-is-a-namespace" {
-            if let Some(run) = example.run_with_zero_limit(limited_type(name), &[]) {
+            if let Some(run) = example.run_with_zero_limit(refused_type(name), &[]) {
                 let err = run.failure(1);
                 assert!(err.contains("ENOSPC"), "{name}: {err}");
                 ran += 1;
@@ -68,10 +68,11 @@ fn all_examples_leave_the_host_unchanged() {
     assert!(ran > 0 || !testkit::in_ci(), "no example ran");
 }
 
-/// The namespace type a chapter creates, whose zero limit the kernel
-/// refuses (ENOSPC): UTS for Part I.
-fn limited_type(chapter: &str) -> &'static str {
+/// The namespace type whose zero limit makes a chapter's example refuse:
+/// the one the chapter creates first (Part I's is UTS).
+fn refused_type(chapter: &str) -> &'static str {
     match chapter {
+        "ch08-pid-namespaces" => "pid",
         "ch13-time-namespaces" => "time",
         _ => "uts",
     }

@@ -91,6 +91,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = userns::for_call(call, errno) {
         return hint;
     }
+    if let Some(hint) = pid::hint(call, errno) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -463,6 +466,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
     }
 }
 
+mod pid;
 mod time;
 
 #[cfg(test)]

@@ -18,8 +18,11 @@ use std::collections::HashMap;
 /// Normalise `output`; `host` is the machine's hostname, `tmp` its
 /// temporary-directory prefix (usually `/tmp`).
 pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
+    // Temporary directories first: their names carry the PID namespace's
+    // inode, which must not become a label inside a path.
+    let text = temp_dirs(output, tmp);
     let mut labels = Labels::default();
-    let text = namespaces(output, &mut labels);
+    let text = namespaces(&text, &mut labels);
     let text = bare_inodes(&text, &labels);
     let text = after_prefixes(&text, &["st_dev "], |_| "<dev>".into(), is_dev_char);
     let mut pids: HashMap<String, usize> = HashMap::new();
@@ -39,12 +42,11 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
         |_| "<uid>".into(),
         |c| c.is_ascii_digit(),
     );
-    let text = if host.is_empty() {
+    if host.is_empty() {
         text
     } else {
         text.replace(&format!("\"{host}\""), "\"<host>\"")
-    };
-    temp_dirs(&text, tmp)
+    }
 }
 
 #[derive(Default)]
@@ -279,6 +281,16 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "mkdtemp -> $TMP/ch02-unshare.XXXXXX, mount on $TMP/ch02-unshare.XXXXXX/mnt"
+        );
+    }
+
+    #[test]
+    fn a_temporary_directory_after_its_pid_namespace_is_named() {
+        // The name carries the PID namespace's inode, already a label.
+        let text = "in pid:[4026531836]; mkdtemp -> /tmp/ch08-pid.4026531836.812.9001.a8Zk3Q";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "in pid:[A]; mkdtemp -> $TMP/ch08-pid.XXXXXX"
         );
     }
 
