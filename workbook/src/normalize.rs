@@ -12,6 +12,9 @@
 //! - The machine's hostname in quotes, `"vm"`, becomes `"<host>"`.
 //! - A temporary directory `/tmp/ch06-persist.Ab3dE9` becomes
 //!   `$TMP/ch06-persist.XXXXXX`.
+//! - A peer group in `shared:12` or `master:12` (mountinfo's optional
+//!   fields) becomes `<G1>`, `<G2>`... by first appearance: equal groups
+//!   keep equal labels.
 
 use std::collections::HashMap;
 
@@ -44,7 +47,17 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
     } else {
         text.replace(&format!("\"{host}\""), "\"<host>\"")
     };
-    temp_dirs(&text, tmp)
+    let text = temp_dirs(&text, tmp);
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    after_prefixes(
+        &text,
+        &["shared:", "master:"],
+        |group| {
+            let next = groups.len() + 1;
+            format!("<G{}>", groups.entry(group.to_owned()).or_insert(next))
+        },
+        |c| c.is_ascii_digit(),
+    )
 }
 
 #[derive(Default)]
@@ -279,6 +292,15 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "mkdtemp -> $TMP/ch02-unshare.XXXXXX, mount on $TMP/ch02-unshare.XXXXXX/mnt"
+        );
+    }
+
+    #[test]
+    fn peer_groups_by_first_appearance() {
+        let text = "a shared:214, b shared:214, c master:214, d shared:9 master:214";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "a shared:<G1>, b shared:<G1>, c master:<G1>, d shared:<G2> master:<G1>"
         );
     }
 
