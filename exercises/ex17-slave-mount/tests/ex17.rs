@@ -171,7 +171,8 @@ fn stayed(p: &Probe) -> Outcome {
     let slave = how.contains("master:");
     ensure(slave, || {
         format!(
-            "{} is {how} in your namespace, not a slave (master:N): MS_REC | MS_SLAVE",
+            "{} is {how} in your namespace, not a slave (master:N); MS_PRIVATE would also cut \
+             what arrives: use MS_REC | MS_SLAVE",
             dir.display()
         )
     })

@@ -33,6 +33,16 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
                 Path::new(&put_old),
             ))
         }
+        // pivot_root(2), EBUSY: "new_root or put_old is on the current root
+        // mount": a plain directory of the root filesystem, not bound.
+        ("pivot_root", Errno::EBUSY) => {
+            let new_root = quoted(call).into_iter().next()?;
+            Some(format!(
+                "new_root {new_root} is on the current root mount (pivot_root(2), EBUSY): it \
+                 must be a mount of its own. Bind it onto itself first, \
+                 mount(\"{new_root}\", \"{new_root}\", NULL, MS_BIND, NULL)"
+            ))
+        }
         ("mount" | "umount2" | "pivot_root", Errno::EPERM)
             if facts.cap_sys_admin =>
         {
@@ -209,6 +219,20 @@ mod tests {
                 },
             ),
         ]
+    }
+
+    #[test]
+    fn pivot_root_ebusy_says_bind_it_onto_itself() {
+        let hint = hint(
+            "pivot_root(\"/tmp/r\", \"/tmp/r/old\")",
+            Errno::EBUSY,
+            &Facts::default(),
+        )
+        .unwrap_or_default();
+        assert!(
+            hint.contains("mount(\"/tmp/r\", \"/tmp/r\", NULL, MS_BIND, NULL)"),
+            "{hint}"
+        );
     }
 
     #[test]
