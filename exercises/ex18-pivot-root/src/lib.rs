@@ -51,7 +51,5 @@ pub const PUT_OLD: &str = "old_root";
 /// Make `new_root` the root of a new mount namespace, and detach the old
 /// root from it.
 pub fn pivot_into(new_root: &Path) -> Result<()> {
-    todo!(
-        "unshare, make / private, bind {new_root:?} onto itself, pivot_root, chdir, detach"
-    )
+    todo!("pivot_root into {new_root:?}, then detach the old root")
 }

@@ -51,7 +51,7 @@ pub const PUT_OLD: &str = "old_root";
 /// Make `new_root` the root of a new mount namespace, and detach the old
 /// root from it.
 pub fn pivot_into(new_root: &Path) -> Result<()> {
-    // STUB: todo!("unshare, make / private, bind {new_root:?} onto itself, pivot_root, chdir, detach")
+    // STUB: todo!("pivot_root into {new_root:?}, then detach the old root")
     // BEGIN SOLUTION
     let before = NsId::current("mnt")?;
     unshare(CloneFlags::CLONE_NEWNS).call(|| "unshare(CLONE_NEWNS)".into())?;
