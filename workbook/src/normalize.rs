@@ -35,6 +35,7 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
         },
         |c| c.is_ascii_digit(),
     );
+    let text = peer_groups(&text);
     // The learner's uid, in the line that announces a user namespace.
     let text = after_prefixes(
         &text,
@@ -47,17 +48,7 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
     } else {
         text.replace(&format!("\"{host}\""), "\"<host>\"")
     };
-    let text = temp_dirs(&text, tmp);
-    let mut groups: HashMap<String, usize> = HashMap::new();
-    after_prefixes(
-        &text,
-        &["shared:", "master:"],
-        |group| {
-            let next = groups.len() + 1;
-            format!("<G{}>", groups.entry(group.to_owned()).or_insert(next))
-        },
-        |c| c.is_ascii_digit(),
-    )
+    temp_dirs(&text, tmp)
 }
 
 #[derive(Default)]
@@ -151,6 +142,21 @@ fn bare_inodes(text: &str, labels: &Labels) -> String {
         }
     }
     out
+}
+
+/// `shared:214`, `master:214` -> `shared:<G1>`, `master:<G1>`: peer
+/// groups (mountinfo's optional fields) by first appearance.
+fn peer_groups(text: &str) -> String {
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    after_prefixes(
+        text,
+        &["shared:", "master:"],
+        |group| {
+            let next = groups.len() + 1;
+            format!("<G{}>", groups.entry(group.to_owned()).or_insert(next))
+        },
+        |c| c.is_ascii_digit(),
+    )
 }
 
 fn is_dev_char(c: char) -> bool {
@@ -268,6 +274,15 @@ mod tests {
     }
 
     #[test]
+    fn peer_groups_by_first_appearance() {
+        let text = "a shared:214, b shared:214, c master:214, d shared:9 master:214";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "a shared:<G1>, b shared:<G1>, c master:<G1>, d shared:<G2> master:<G1>"
+        );
+    }
+
+    #[test]
     fn uid_of_the_rootless_line() {
         let text =
             "not root (uid 1000): entered user:[4026532250] (uid_map \"0 1000 1\")";
@@ -292,15 +307,6 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "mkdtemp -> $TMP/ch02-unshare.XXXXXX, mount on $TMP/ch02-unshare.XXXXXX/mnt"
-        );
-    }
-
-    #[test]
-    fn peer_groups_by_first_appearance() {
-        let text = "a shared:214, b shared:214, c master:214, d shared:9 master:214";
-        assert_eq!(
-            normalize(text, "vm", "/tmp"),
-            "a shared:<G1>, b shared:<G1>, c master:<G1>, d shared:<G2> master:<G1>"
         );
     }
 
