@@ -72,6 +72,7 @@ fn all_examples_leave_the_host_unchanged() {
 /// refuses (ENOSPC): UTS for Part I.
 fn limited_type(chapter: &str) -> &'static str {
     match chapter {
+        "ch09-mount-propagation" => "mnt",
         "ch13-time-namespaces" => "time",
         _ => "uts",
     }
