@@ -87,7 +87,8 @@ fn lesson(args: Args) -> Result<()> {
 
     // ANCHOR: shared
     // MS_SHARED puts the mount in a peer group of its own; a bind mount of a
-    // shared mount joins that group (mount_namespaces(7), "Bind mounts").
+    // shared mount joins that group (mount_namespaces(7), "Bind (MS_BIND)
+    // semantics").
     let calls = [
         tmpfs(&a)?,
         propagation(&a, MsFlags::MS_SHARED)?,
