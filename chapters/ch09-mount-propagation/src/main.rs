@@ -89,12 +89,12 @@ fn lesson(args: Args) -> Result<()> {
     // MS_SHARED puts the mount in a peer group of its own; a bind mount of a
     // shared mount joins that group (mount_namespaces(7), "Bind (MS_BIND)
     // semantics").
-    let calls = [
+    let steps = [
         tmpfs(&a)?,
         propagation(&a, MsFlags::MS_SHARED)?,
         bind(&a, &b)?,
     ];
-    say!("process {me}: {}", calls.join("; "));
+    say!("process {me}: {}", steps.join("; "));
     say!(
         "  its mountinfo: {} (one peer group)",
         view::mine(&stage_path)?
@@ -111,8 +111,8 @@ fn lesson(args: Args) -> Result<()> {
     // MS_SLAVE on a member of a peer group: it leaves the group and becomes
     // its slave. Mounts made under the master still arrive; its own do not
     // leave.
-    let calls = [bind(&a, &c)?, propagation(&c, MsFlags::MS_SLAVE)?];
-    say!("process {me}: {}", calls.join("; "));
+    let steps = [bind(&a, &c)?, propagation(&c, MsFlags::MS_SLAVE)?];
+    say!("process {me}: {}", steps.join("; "));
     let under_master = tmpfs_on_new_dir(&a.join("y"))?;
     let under_slave = tmpfs_on_new_dir(&c.join("z"))?;
     say!("process {me}: {under_master}; {under_slave}");
@@ -125,8 +125,8 @@ fn lesson(args: Args) -> Result<()> {
     // ANCHOR: private_unbindable
     // MS_PRIVATE: out of the group, neither receives nor sends.
     // MS_UNBINDABLE: private, and a bind mount of it is refused.
-    let calls = [bind(&a, &d)?, propagation(&d, MsFlags::MS_PRIVATE)?];
-    say!("process {me}: {}", calls.join("; "));
+    let steps = [bind(&a, &d)?, propagation(&d, MsFlags::MS_PRIVATE)?];
+    say!("process {me}: {}", steps.join("; "));
     let call = tmpfs_on_new_dir(&a.join("w"))?;
     say!("process {me}: {call}");
     say!(
@@ -155,14 +155,14 @@ fn lesson(args: Args) -> Result<()> {
     // Unmounts propagate as mounts do: a/w, a/x, a/y leave b and c too.
     // (Last, because a freed peer group's number is given to the next new
     // group, here or anywhere on the machine.)
-    let mut calls = Vec::new();
+    let mut unmounts = Vec::new();
     for name in ["w", "x", "y"] {
         let target = a.join(name);
         let call = format!("umount2({}, 0)", calls::q(&target));
         umount2(&target, MntFlags::empty()).call(|| call.clone())?;
-        calls.push(call);
+        unmounts.push(call);
     }
-    say!("process {me}: {}", calls.join(", "));
+    say!("process {me}: {}", unmounts.join(", "));
     say!(
         "  its mountinfo: {}: b/w, b/x, b/y, c/w, c/y went with them",
         view::mine(&stage_path)?
