@@ -287,6 +287,36 @@ def ch08():
              [], GREY, faint_box=True)
 
 
+def ch09():
+    s = Svg("ch09", "Propagation types, copies of a mount namespace, pivot_root",
+            "In the example's own mount namespace: a and b are shared peers in "
+            "group <G1>, c is a slave of that group, d is private, and a bind "
+            "of an unbindable mount fails with EINVAL. A copy made by the same "
+            "user namespace keeps a and b in <G1>: mounts travel both ways. A "
+            "copy made after a new user namespace turns them into slaves "
+            "(master:<G1>): mounts arrive, none leave. After pivot_root and a "
+            "detach of the old root, the child's namespace holds one mount.")
+    s.heading("1. Four propagation types")
+    s.ns_box("mnt:[B]  the example's own", [
+        "a shared:<G1> <-> b shared:<G1>",
+        "c master:<G1>   receives only",
+        "d private       neither way",
+        "d unbindable    bind: EINVAL"], [], AMBER)
+    s.heading("2. Copies of mnt:[B]")
+    s.ns_box("same user namespace", ["a, b shared:<G1>: peers still,",
+                                     "mounts go both ways"], [], BLUE)
+    s.y += 8
+    s.ns_box("a new user namespace first", ["a, b master:<G1>: slaves,",
+                                            "mounts arrive, none leave"],
+             [], BLUE)
+    s.heading("3. pivot_root into root/")
+    s.step(["bind root/ onto itself;", "/ private; pivot_root;",
+            'umount2("/old", MNT_DETACH)'])
+    s.ns_box("the child's copy", ["/ tmpfs: its only mount,",
+                                  "no way back to the old root"], [], GREY)
+    return s
+
+
 def ch13():
     s = Svg("ch13", "A time namespace: the children first, the caller by setns(2)",
             "1: the parent <P1> in time:[A] calls unshare(CLONE_NEWTIME): it "
@@ -320,6 +350,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch06-bind-mount", ch06),
                    ("ch07-user-namespaces", ch07),
                    ("ch08-pid-namespaces", ch08),
+                   ("ch09-mount-propagation", ch09)]:
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -31,12 +31,13 @@ const NOBODY: u32 = 65534;
 
 /// The chapters whose example enters a user namespace of its own when not
 /// root: all but ch01, which creates no namespace.
-const ROOTLESS: [&str; 5] = [
+const ROOTLESS: [&str; 6] = [
     "ch02-unshare",
     "ch03-clone-uts",
     "ch04-join-proc",
     "ch05-join-pidfd",
     "ch06-persist-bind-mount",
+    "ch09-mount-propagation",
 ];
 
 fn is_root() -> bool {

@@ -73,6 +73,7 @@ fn all_examples_leave_the_host_unchanged() {
 fn refused_type(chapter: &str) -> &'static str {
     match chapter {
         "ch08-pid-namespaces" => "pid",
+        "ch09-mount-propagation" => "mnt",
         "ch13-time-namespaces" => "time",
         _ => "uts",
     }

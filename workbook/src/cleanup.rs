@@ -327,6 +327,17 @@ impl Mount {
         }
         done
     }
+
+    /// umount2(target, MNT_DETACH), with its error: the mount and every
+    /// mount below it leave the namespace at once (umount(2)).
+    pub fn detach(mut self) -> Result<()> {
+        let done = umount2(&self.target, MntFlags::MNT_DETACH)
+            .call(|| format!("umount2(\"{}\", MNT_DETACH)", self.target.display()));
+        if done.is_ok() {
+            self.entry.take();
+        }
+        done
+    }
 }
 
 impl Drop for Mount {

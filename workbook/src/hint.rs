@@ -94,6 +94,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = pid::hint(call, errno) {
         return hint;
     }
+    if let Some(hint) = propagation::hint(call, errno, facts) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -467,6 +470,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
 }
 
 mod pid;
+mod propagation;
 mod time;
 
 #[cfg(test)]

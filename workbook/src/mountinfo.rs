@@ -31,6 +31,48 @@ pub struct Mount {
     /// In a peer group (`shared:N` among the optional fields): mounts made
     /// below it propagate to its peers (mount_namespaces(7)).
     pub shared: bool,
+    /// Its propagation, from the optional fields (proc(5)): `shared:N`,
+    /// `master:N`, `propagate_from:N`, `unbindable`; empty when private.
+    pub propagation: Propagation,
+}
+
+/// The optional fields of a mountinfo line that say how mount and unmount
+/// events propagate (mount_namespaces(7), "Shared subtrees"; proc(5)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Propagation {
+    /// `shared:N`: a member of peer group N; events below it reach its peers.
+    pub peer_group: Option<u64>,
+    /// `master:N`: a slave of peer group N; it receives events, sends none.
+    pub master: Option<u64>,
+    /// `unbindable`: a bind mount of it fails with EINVAL.
+    pub unbindable: bool,
+}
+
+impl Propagation {
+    /// Neither shared, nor a slave, nor unbindable: events neither in nor out.
+    pub fn is_private(&self) -> bool {
+        *self == Propagation::default()
+    }
+}
+
+/// As the optional fields read (`shared:1 master:2`), `private` when none.
+impl std::fmt::Display for Propagation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words = Vec::new();
+        if let Some(group) = self.peer_group {
+            words.push(format!("shared:{group}"));
+        }
+        if let Some(group) = self.master {
+            words.push(format!("master:{group}"));
+        }
+        if self.unbindable {
+            words.push("unbindable".into());
+        }
+        match words.is_empty() {
+            true => f.write_str("private"),
+            false => f.write_str(&words.join(" ")),
+        }
+    }
 }
 
 /// mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL): the first call in a new
@@ -89,9 +131,26 @@ fn parse(text: &[u8]) -> Vec<Mount> {
                 fstype: text(fields.get(dash + 1)?),
                 source: text(fields.get(dash + 2)?),
                 shared: fields[6..dash].iter().any(|f| f.starts_with(b"shared:")),
+                propagation: propagation(&fields[6..dash]),
             })
         })
         .collect()
+}
+
+/// The optional fields that say how events propagate; others (a newer
+/// kernel's) are ignored.
+fn propagation(optional: &[&[u8]]) -> Propagation {
+    let group = |prefix: &[u8]| {
+        optional.iter().find_map(|f| {
+            let digits = f.strip_prefix(prefix)?;
+            std::str::from_utf8(digits).ok()?.parse().ok()
+        })
+    };
+    Propagation {
+        peer_group: group(b"shared:"),
+        master: group(b"master:"),
+        unbindable: optional.iter().any(|f| *f == b"unbindable"),
+    }
 }
 
 /// `\040` -> a space: the kernel's octal escapes (fs/proc_namespace.c,
@@ -146,20 +205,43 @@ mod tests {
                     fstype: "ext4".into(),
                     source: "/dev/sda1".into(),
                     shared: true,
+                    propagation: Propagation {
+                        peer_group: Some(1),
+                        ..Propagation::default()
+                    },
                 },
                 Mount {
                     mount_point: "/tmp/my ns".into(),
                     fstype: "nsfs".into(),
                     source: "nsfs".into(),
                     shared: false,
+                    propagation: Propagation::default(),
                 },
                 Mount {
                     mount_point: "/proc".into(),
                     fstype: "proc".into(),
                     source: "proc".into(),
                     shared: true,
+                    propagation: Propagation {
+                        peer_group: Some(3),
+                        master: Some(2),
+                        unbindable: false,
+                    },
                 },
             ]
         );
+    }
+
+    #[test]
+    fn propagation_reads_as_the_optional_fields() {
+        let text = b"1 0 0:1 / /a rw unbindable - tmpfs tmpfs rw\n\
+            2 0 0:1 / /b rw master:7 - tmpfs tmpfs rw\n\
+            3 0 0:1 / /c rw - tmpfs tmpfs rw\n";
+        let shown: Vec<String> = parse(text)
+            .iter()
+            .map(|m| m.propagation.to_string())
+            .collect();
+        assert_eq!(shown, ["unbindable", "master:7", "private"]);
+        assert!(parse(text)[2].propagation.is_private());
     }
 }

@@ -12,6 +12,9 @@
 //! - The machine's hostname in quotes, `"vm"`, becomes `"<host>"`.
 //! - A temporary directory `/tmp/ch06-persist.Ab3dE9` becomes
 //!   `$TMP/ch06-persist.XXXXXX`.
+//! - A peer group in `shared:12` or `master:12` (mountinfo's optional
+//!   fields) becomes `<G1>`, `<G2>`... by first appearance: equal groups
+//!   keep equal labels.
 
 use std::collections::HashMap;
 
@@ -35,6 +38,7 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
         },
         |c| c.is_ascii_digit(),
     );
+    let text = peer_groups(&text);
     // The learner's uid, in the line that announces a user namespace.
     let text = after_prefixes(
         &text,
@@ -140,6 +144,21 @@ fn bare_inodes(text: &str, labels: &Labels) -> String {
         }
     }
     out
+}
+
+/// `shared:214`, `master:214` -> `shared:<G1>`, `master:<G1>`: peer
+/// groups (mountinfo's optional fields) by first appearance.
+fn peer_groups(text: &str) -> String {
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    after_prefixes(
+        text,
+        &["shared:", "master:"],
+        |group| {
+            let next = groups.len() + 1;
+            format!("<G{}>", groups.entry(group.to_owned()).or_insert(next))
+        },
+        |c| c.is_ascii_digit(),
+    )
 }
 
 fn is_dev_char(c: char) -> bool {
@@ -253,6 +272,15 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "process <P1> forked process <P2>; /proc/<P2>/ns/uts /proc/self/ns/uts pid <P1>; waitpid(<P2>, &status, 0)"
+        );
+    }
+
+    #[test]
+    fn peer_groups_by_first_appearance() {
+        let text = "a shared:214, b shared:214, c master:214, d shared:9 master:214";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "a shared:<G1>, b shared:<G1>, c master:<G1>, d shared:<G2> master:<G1>"
         );
     }
 
