@@ -88,9 +88,7 @@ pub fn msgsnd(msqid: i32, text: &str) -> Result<()> {
     // Safety: `buf` is a live, properly laid out msgbuf (a c_long type, then
     // the text) of which msgsnd reads the type and `text.len()` bytes, all
     // inside `mtext`.
-    let ret = unsafe {
-        libc::msgsnd(msqid, (&raw const buf).cast(), text.len(), 0)
-    };
+    let ret = unsafe { libc::msgsnd(msqid, (&raw const buf).cast(), text.len(), 0) };
     Errno::result(ret).map(drop).call(call)
 }
 
@@ -108,8 +106,8 @@ pub struct Queue {
 /// whatever `/proc` is mounted.
 pub fn queues() -> Result<Vec<Queue>> {
     let path = "/proc/sysvipc/msg";
-    let text = std::fs::read_to_string(path)
-        .call(|| format!("read(fd of \"{path}\")"))?;
+    let text =
+        std::fs::read_to_string(path).call(|| format!("read(fd of \"{path}\")"))?;
     Ok(parse_queues(&text))
 }
 
@@ -137,7 +135,10 @@ mod tests {
         assert_eq!(key_text(0x0c11_0001), "0x0c110001");
         assert_eq!(key_text(0), "IPC_PRIVATE");
         assert_eq!(key_text(-1), "0xffffffff");
-        assert_eq!(flags_text(IPC_CREAT | IPC_EXCL | 0o600), "IPC_CREAT | IPC_EXCL | 0600");
+        assert_eq!(
+            flags_text(IPC_CREAT | IPC_EXCL | 0o600),
+            "IPC_CREAT | IPC_EXCL | 0600"
+        );
         assert_eq!(flags_text(0), "0");
         assert_eq!(flags_text(IPC_CREAT), "IPC_CREAT");
     }

@@ -111,8 +111,8 @@ fn lesson(mut args: Args) -> Result<()> {
     // else made with the same key (msgget(2)).
     let flags = IPC_CREAT | IPC_EXCL | 0o600;
     let msqid = sysvipc::msgget(key, flags)?;
-    let text = format!("hello from {ipc_after}");
-    sysvipc::msgsnd(msqid, &text)?;
+    let text = "hello";
+    sysvipc::msgsnd(msqid, text)?;
     let listed = sysvipc::queues()?;
     let ours = listed.iter().find(|q| q.key == key);
     let Some(queue) = ours.filter(|q| q.msqid == msqid) else {
@@ -156,7 +156,8 @@ fn lesson(mut args: Args) -> Result<()> {
     );
     let mqd = mq_open(QUEUE, oflag, Mode::from_bits_truncate(0o600), Some(&attr))
         .call(|| mq_call.clone())?;
-    let sent = mq_send(&mqd, b"hello", 0).call(|| "mq_send(mqd, \"hello\", 5, 0)".into());
+    let sent =
+        mq_send(&mqd, b"hello", 0).call(|| "mq_send(mqd, \"hello\", 5, 0)".into());
     mq_close(mqd).call(|| "mq_close(mqd)".into())?;
     sent?;
     say!("process {me}: {mq_call}; mq_send(mqd, \"hello\", 5, 0)");
@@ -166,10 +167,19 @@ fn lesson(mut args: Args) -> Result<()> {
     // mq_overview(7): the queues of an IPC namespace appear as files in an
     // mqueue filesystem. Which namespace's? The one the process that
     // MOUNTED it was in at mount(2), whoever reads it later.
-    let mount_call = format!("mount(\"mqueue\", \"{}\", \"mqueue\", 0, NULL)", path.display());
+    let mount_call = format!(
+        "mount(\"mqueue\", \"{}\", \"mqueue\", 0, NULL)",
+        path.display()
+    );
     let mqueue = cleanup::Mount::new(&path, || {
-        mount(Some("mqueue"), &path, Some("mqueue"), MsFlags::empty(), None::<&str>)
-            .call(|| mount_call.clone())
+        mount(
+            Some("mqueue"),
+            &path,
+            Some("mqueue"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .call(|| mount_call.clone())
     })?;
     let file = path.join(&QUEUE[1..]);
     let status = std::fs::read_to_string(&file)
@@ -182,7 +192,10 @@ fn lesson(mut args: Args) -> Result<()> {
     // ANCHOR_END: mqueue
 
     // ANCHOR: look
-    say!("process {me} asks process {} (witness) to look", witness.pid());
+    say!(
+        "process {me} asks process {} (witness) to look",
+        witness.pid()
+    );
     witness.look()?;
     // ANCHOR_END: look
 

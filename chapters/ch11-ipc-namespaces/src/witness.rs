@@ -104,7 +104,10 @@ fn looks(key: i32, dir: &Path) -> Result<()> {
             false
         }
         Err(errno) => {
-            return Err(Error::sys(format!("mq_open(\"{QUEUE}\", O_RDONLY)"), errno));
+            return Err(Error::sys(
+                format!("mq_open(\"{QUEUE}\", O_RDONLY)"),
+                errno,
+            ));
         }
         Ok(mqd) => {
             mq_close(mqd).call(|| "mq_close(mqd)".into())?;
@@ -115,7 +118,10 @@ fn looks(key: i32, dir: &Path) -> Result<()> {
     // ANCHOR_END: witness
     let mounted = mountinfo::top_mount_at(dir)?.map(|m| m.fstype);
     match &mounted {
-        None => say!("  its /proc/self/mountinfo: nothing mounted on {}", dir.display()),
+        None => say!(
+            "  its /proc/self/mountinfo: nothing mounted on {}",
+            dir.display()
+        ),
         Some(fstype) => say!(
             "  its /proc/self/mountinfo: {fstype} mounted on {} (LEAKED)",
             dir.display()

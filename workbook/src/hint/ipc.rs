@@ -58,9 +58,13 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
 
 fn mqueue_eperm(facts: &Facts) -> String {
     let who = match facts.cap_sys_admin {
-        true => "You have CAP_SYS_ADMIN here, but not in the user namespace that owns \
-                 your IPC namespace (the host's, if you made none)",
-        false => "Without root, only an IPC namespace your own user namespace owns will do",
+        true => {
+            "You have CAP_SYS_ADMIN here, but not in the user namespace that owns \
+                 your IPC namespace (the host's, if you made none)"
+        }
+        false => {
+            "Without root, only an IPC namespace your own user namespace owns will do"
+        }
     };
     format!(
         "an mqueue filesystem shows the IPC namespace of the process that mounts it, and \

@@ -408,7 +408,10 @@ fn msgget_eexist_names_ipc_excl_and_the_fixes() {
         &plain(),
     );
     assert!(hint.contains("IPC_EXCL"), "{hint}");
-    assert!(hint.contains("IPC_RMID") && hint.contains("CLONE_NEWIPC"), "{hint}");
+    assert!(
+        hint.contains("IPC_RMID") && hint.contains("CLONE_NEWIPC"),
+        "{hint}"
+    );
 }
 
 #[test]
