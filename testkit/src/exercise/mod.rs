@@ -42,8 +42,8 @@ pub use child::{
 use runner::parent_main;
 
 pub use probe::{
-    Mount, Probe, Report, host_ns, hostname_in, mount_at, mounts_of, ns_file_in,
-    ns_of, path_in,
+    Mount, Probe, Report, host_ns, hostname_in, mount_at, mounts_of, msg_keys_in,
+    ns_file_in, ns_of, path_in,
 };
 
 use std::process::ExitCode;
