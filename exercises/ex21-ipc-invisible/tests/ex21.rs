@@ -27,9 +27,10 @@ pub fn main() -> ExitCode {
         &[
             Case::new("queue_made_in_a_new_namespace", made).check(invisible),
             Case::new("refuses_when_the_namespace_is_not_new", refuses)
-                .check(nothing_made),
+                .check(nothing_made_before),
             Case::new("a_second_create_is_eexist", twice),
-            Case::new("queue_exists_only_looks", looks).check(nothing_made),
+            Case::new("queue_exists_only_looks", looks)
+                .check(nothing_made_by_a_look),
         ],
     )
 }
@@ -107,15 +108,27 @@ fn refuses() -> Outcome {
     })
 }
 
-fn nothing_made(p: &Probe) -> Outcome {
+fn nothing_made_before(p: &Probe) -> Outcome {
+    nothing_made(
+        p,
+        "create_queue_if_new refused, yet made it first: check, then msgget(2)",
+    )
+}
+
+fn nothing_made_by_a_look(p: &Probe) -> Outcome {
+    nothing_made(
+        p,
+        "queue_exists made it while looking: msgget(2) with IPC_CREAT creates what it \
+         looks for; give no flag",
+    )
+}
+
+/// No queue with KEY in the case's IPC namespace; `why` says who made it.
+fn nothing_made(p: &Probe, why: &str) -> Outcome {
     let keys = msg_keys_in(p.child)?;
     let now = ns_of(p.child, "ipc")?;
     ensure(!keys.contains(&KEY), || {
-        format!(
-            "{now} now holds a queue with key {}, made by your code: check before msgget(2), \
-             and look up without IPC_CREAT",
-            key_text(KEY)
-        )
+        format!("{now} now holds a queue with key {}: {why}", key_text(KEY))
     })
 }
 
@@ -129,10 +142,14 @@ fn twice() -> Outcome {
         ex::create_queue_if_new(start, KEY),
     )?;
     match ex::create_queue_if_new(start, KEY) {
-        Ok(again) => Err(format!(
-            "a second create_queue_if_new with key {} returned msqid {again} (the first gave \
-             {first}): without IPC_EXCL, msgget(2) opens the queue that exists",
+        Ok(again) if again == first => Err(format!(
+            "a second create_queue_if_new with key {} returned msqid {again} again, the same \
+             queue: without IPC_EXCL, msgget(2) opens the queue that exists",
             key_text(KEY)
+        )),
+        Ok(again) => Err(format!(
+            "a second create_queue_if_new returned another queue, msqid {again} (the first \
+             was {first}): IPC_PRIVATE makes a new queue each time; pass the key"
         )),
         Err(err) if err.errno() == Some(Errno::EEXIST) => Ok(()),
         Err(err) => Err(format!(
@@ -148,7 +165,8 @@ fn looks() -> Outcome {
     let absent = call(&format!("queue_exists({k})"), ex::queue_exists(KEY))?;
     ensure(!absent, || {
         format!(
-            "queue_exists({k}) returned true in a new IPC namespace, which holds no queue"
+            "queue_exists({k}) returned true in a new IPC namespace, which held no queue: a \
+             lookup with IPC_CREAT creates what it looks for; give no flag"
         )
     })?;
     // A queue of the test's own, in the throwaway namespace.
