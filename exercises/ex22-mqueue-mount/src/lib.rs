@@ -53,9 +53,7 @@ pub fn mount_mqueue(dir: &Path) -> Result<()> {
 /// In a new IPC namespace: create queue `name` (`/ex22`) and mount an
 /// mqueue filesystem on `dir` that shows it.
 pub fn queue_in_own_mount(dir: &Path, name: &str) -> Result<()> {
-    todo!(
-        "a new IPC namespace, queue {name:?} in it, and a mount on {dir:?} that shows it"
-    )
+    todo!("a new IPC namespace, queue {name:?}, a mount on {dir:?} showing it")
 }
 
 /// The names of the queues the mqueue mount on `dir` shows, sorted.

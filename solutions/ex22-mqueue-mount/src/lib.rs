@@ -63,7 +63,7 @@ pub fn mount_mqueue(dir: &Path) -> Result<()> {
 /// In a new IPC namespace: create queue `name` (`/ex22`) and mount an
 /// mqueue filesystem on `dir` that shows it.
 pub fn queue_in_own_mount(dir: &Path, name: &str) -> Result<()> {
-    // STUB: todo!("a new IPC namespace, queue {name:?} in it, and a mount on {dir:?} that shows it")
+    // STUB: todo!("a new IPC namespace, queue {name:?}, a mount on {dir:?} showing it")
     // BEGIN SOLUTION
     let before = NsId::current("ipc")?;
     unshare(CloneFlags::CLONE_NEWIPC).call(|| "unshare(CLONE_NEWIPC)".into())?;
