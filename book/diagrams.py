@@ -238,8 +238,32 @@ def ch06():
     return s
 
 
+def ch11():
+    s = Svg("ch11", "IPC namespaces: a queue the old namespace cannot find",
+            "Process <P1> leaves ipc:[A] for a new ipc:[B] with "
+            "unshare(CLONE_NEWIPC | CLONE_NEWNS) and creates there a System V "
+            "queue with key 0x0c110001 and a POSIX queue /ch11, which an "
+            "mqueue mount in mnt:[B] lists. The witness <P2>, still in "
+            "ipc:[A], asks for the same key and name: ENOENT.")
+    s.heading("After unshare(CLONE_NEWIPC | CLONE_NEWNS)")
+    s.ns_box("ipc:[A] mnt:[A]", ["no queue 0x0c110001, no /ch11",
+                                 "msgget(0x0c110001, 0) -> ENOENT"],
+             [("process <P1>", "left", True),
+              ("process <P2>", "witness", False)], BLUE)
+    s.y += 8
+    s.ns_box("ipc:[B] mnt:[B]", ["queue 0x0c110001: msqid 0, qnum 1",
+                                 "POSIX queue /ch11",
+                                 "mqueue mount lists: ch11"],
+             [("process <P1>", "the example", False)], AMBER)
+    s.note(["An mqueue mount shows the IPC namespace of",
+            "its mounter, at mount(2). The queues die",
+            "with ipc:[B]: no IPC_RMID, no mq_unlink."])
+    return s
+
+
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
-                   ("ch06-bind-mount", ch06)]:
+                   ("ch06-bind-mount", ch06),
+                   ("ch11-ipc-namespaces", ch11)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

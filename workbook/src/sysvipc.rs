@@ -102,8 +102,8 @@ pub struct Queue {
 }
 
 /// The queues of the IPC namespace of the process that READS the file
-/// (proc(5), "/proc/sysvipc"; the kernel takes the opener's namespace),
-/// whatever `/proc` is mounted.
+/// (ipc_namespaces(7) lists `/proc/sysvipc` as per namespace; the kernel
+/// takes the opener's, ipc/util.c), whatever `/proc` is mounted.
 pub fn queues() -> Result<Vec<Queue>> {
     let path = "/proc/sysvipc/msg";
     let text =

@@ -62,7 +62,7 @@ fn lesson(mut args: Args) -> Result<()> {
 
     // ANCHOR: before
     // /proc/sysvipc/msg lists the queues of the READER's IPC namespace
-    // (proc(5)). Reading it cannot create anything, unlike a msgget(2) with
+    // (ipc_namespaces(7); the kernel takes the opener's, ipc/util.c). Reading it cannot create anything, unlike a msgget(2) with
     // IPC_CREAT: nothing below creates an object here.
     let ipc_before = NsId::current("ipc")?;
     let mnt_before = NsId::current("mnt")?;
