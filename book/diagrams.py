@@ -245,7 +245,12 @@ def ch11():
             "queue with key 0x0c110001 and a POSIX queue /ch11, which an "
             "mqueue mount in mnt:[B] lists. The witness <P2>, still in "
             "ipc:[A], asks for the same key and name: ENOENT.")
-    s.heading("After unshare(CLONE_NEWIPC | CLONE_NEWNS)")
+    s.heading("Before")
+    s.ns_box("ipc:[A] mnt:[A]", ["no queue 0x0c110001, no /ch11"],
+             [("process <P1>", "the example", False),
+              ("process <P2>", "witness", False)], BLUE)
+    s.step(["process <P1>:", "unshare(CLONE_NEWIPC |", "        CLONE_NEWNS)"])
+    s.heading("After")
     s.ns_box("ipc:[A] mnt:[A]", ["no queue 0x0c110001, no /ch11",
                                  "msgget(0x0c110001, 0) -> ENOENT"],
              [("process <P1>", "left", True),

@@ -62,8 +62,9 @@ fn lesson(mut args: Args) -> Result<()> {
 
     // ANCHOR: before
     // /proc/sysvipc/msg lists the queues of the READER's IPC namespace
-    // (ipc_namespaces(7); the kernel takes the opener's, ipc/util.c). Reading it cannot create anything, unlike a msgget(2) with
-    // IPC_CREAT: nothing below creates an object here.
+    // (ipc_namespaces(7); the kernel takes the opener's, ipc/util.c).
+    // Reading it cannot create anything, unlike a msgget(2) with IPC_CREAT:
+    // nothing may create an object in this namespace, the host's.
     let ipc_before = NsId::current("ipc")?;
     let mnt_before = NsId::current("mnt")?;
     if sysvipc::queues()?.iter().any(|q| q.key == key) {
