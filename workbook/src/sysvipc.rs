@@ -21,6 +21,26 @@ pub const IPC_EXCL: i32 = libc::IPC_EXCL;
 /// key another process could name. It is not a namespace.
 pub const IPC_PRIVATE: i32 = libc::IPC_PRIVATE;
 
+/// A KEY argument: `0x0c110001` or `202440705`, a key_t (an int). 0 is
+/// IPC_PRIVATE, refused as a usage error: it names no queue.
+pub fn key_arg(text: &str) -> Result<i32> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse::<u32>().ok(),
+    };
+    match parsed {
+        None => Err(crate::Error::usage(format!(
+            "KEY {text:?} is not a number (hex with 0x, or decimal, at most 0xffffffff)"
+        ))),
+        Some(0) => Err(crate::Error::usage(
+            "KEY 0 is IPC_PRIVATE, which names no queue another process could find: give \
+             another key",
+        )),
+        // key_t is an int: the bits are kept, as C's cast does.
+        Some(key) => Ok(key as i32),
+    }
+}
+
 /// `0x0c110001` as the kernel's key_t; `IPC_PRIVATE` for 0.
 pub fn key_text(key: i32) -> String {
     match key {
@@ -141,6 +161,16 @@ mod tests {
         );
         assert_eq!(flags_text(0), "0");
         assert_eq!(flags_text(IPC_CREAT), "IPC_CREAT");
+    }
+
+    #[test]
+    fn key_arguments() {
+        assert_eq!(key_arg("0x0c110001").ok(), Some(0x0c11_0001));
+        assert_eq!(key_arg("202440705").ok(), Some(0x0c11_0001));
+        assert_eq!(key_arg("0xffffffff").ok(), Some(-1));
+        for bad in ["0", "0x0", "abc", "-1", "0x", "0x1ffffffff"] {
+            assert!(matches!(key_arg(bad), Err(crate::Error::Usage(_))), "{bad}");
+        }
     }
 
     #[test]

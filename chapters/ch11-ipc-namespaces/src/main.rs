@@ -52,7 +52,7 @@ fn main() -> ExitCode {
 
 fn lesson(mut args: Args) -> Result<()> {
     let key = match args.next("KEY")? {
-        Some(text) => parse_key(&text)?,
+        Some(text) => sysvipc::key_arg(&text)?,
         None => DEFAULT_KEY,
     };
     args.finish()?;
@@ -213,23 +213,4 @@ fn lesson(mut args: Args) -> Result<()> {
     );
     // ANCHOR_END: end
     Ok(())
-}
-
-/// KEY: `0x0c110001` or `202440705`, a key_t (an int); 0 is IPC_PRIVATE.
-fn parse_key(text: &str) -> Result<i32> {
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => text.parse::<u32>().ok(),
-    };
-    match parsed {
-        None => Err(Error::usage(format!(
-            "KEY {text:?} is not a number (hex with 0x, or decimal, at most 0xffffffff)"
-        ))),
-        Some(0) => Err(Error::usage(
-            "KEY 0 is IPC_PRIVATE, which names no queue another process could find: give \
-             another key",
-        )),
-        // key_t is an int: the bits are kept, as C's cast does.
-        Some(key) => Ok(key as i32),
-    }
 }
