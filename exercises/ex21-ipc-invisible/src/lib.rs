@@ -47,11 +47,13 @@ pub fn unshare_ipc() -> Result<NsId> {
 /// if the process is no longer in the IPC namespace `before` (else an
 /// error, and nothing created), and never an existing queue (else EEXIST).
 pub fn create_queue_if_new(before: NsId, key: i32) -> Result<i32> {
-    todo!("refuse if still in {before}; else msgget({key}, a new queue only)")
+    todo!("refuse if still in {before}; else msgget({key:#010x}, a new queue only)")
 }
 
 /// Whether a message queue with `key` exists in the caller's IPC namespace.
 /// Creates nothing.
 pub fn queue_exists(key: i32) -> Result<bool> {
-    todo!("ask msgget({key}, ...) without creating: which errno means no queue?")
+    todo!(
+        "ask msgget({key:#010x}, ...) without creating: which errno means no queue?"
+    )
 }

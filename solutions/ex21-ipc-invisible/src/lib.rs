@@ -51,7 +51,7 @@ pub fn unshare_ipc() -> Result<NsId> {
 /// if the process is no longer in the IPC namespace `before` (else an
 /// error, and nothing created), and never an existing queue (else EEXIST).
 pub fn create_queue_if_new(before: NsId, key: i32) -> Result<i32> {
-    // STUB: todo!("refuse if still in {before}; else msgget({key}, a new queue only)")
+    // STUB: todo!("refuse if still in {before}; else msgget({key:#010x}, a new queue only)")
     // BEGIN SOLUTION
     ns::ensure_new(before, NsId::current("ipc")?)?;
     sysvipc::msgget(key, IPC_CREAT | IPC_EXCL | 0o600)
@@ -61,7 +61,7 @@ pub fn create_queue_if_new(before: NsId, key: i32) -> Result<i32> {
 /// Whether a message queue with `key` exists in the caller's IPC namespace.
 /// Creates nothing.
 pub fn queue_exists(key: i32) -> Result<bool> {
-    // STUB: todo!("ask msgget({key}, ...) without creating: which errno means no queue?")
+    // STUB: todo!("ask msgget({key:#010x}, ...) without creating: which errno means no queue?")
     // BEGIN SOLUTION
     match sysvipc::msgget(key, 0) {
         Ok(_) => Ok(true),
