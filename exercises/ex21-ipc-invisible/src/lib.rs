@@ -53,7 +53,5 @@ pub fn create_queue_if_new(before: NsId, key: i32) -> Result<i32> {
 /// Whether a message queue with `key` exists in the caller's IPC namespace.
 /// Creates nothing.
 pub fn queue_exists(key: i32) -> Result<bool> {
-    todo!(
-        "ask msgget({key:#010x}, ...) without creating: which errno means no queue?"
-    )
+    todo!("look with msgget({key:#010x}, ..), create nothing: which errno is none?")
 }

@@ -61,7 +61,7 @@ pub fn create_queue_if_new(before: NsId, key: i32) -> Result<i32> {
 /// Whether a message queue with `key` exists in the caller's IPC namespace.
 /// Creates nothing.
 pub fn queue_exists(key: i32) -> Result<bool> {
-    // STUB: todo!("ask msgget({key:#010x}, ...) without creating: which errno means no queue?")
+    // STUB: todo!("look with msgget({key:#010x}, ..), create nothing: which errno is none?")
     // BEGIN SOLUTION
     match sysvipc::msgget(key, 0) {
         Ok(_) => Ok(true),
