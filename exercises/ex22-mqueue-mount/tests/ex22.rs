@@ -12,13 +12,18 @@ use std::process::ExitCode;
 
 use ex22_mqueue_mount as ex;
 use nix::errno::Errno;
+use nix::mqueue::{MQ_OFlag, MqAttr, mq_close, mq_open};
 use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
 use testkit::exercise::{
     self, Case, Outcome, Probe, call, ensure, mount_at, ns_of, path_in,
 };
 use workbook::ns::NsId;
 
 const QUEUE: &str = "/ex22";
+/// Made by the case after the learner's queue: sorted, it comes last; the
+/// kernel lists it first (6.18: newest first).
+const SECOND: &str = "/z-ex22";
 
 pub fn main() -> ExitCode {
     exercise::main(
@@ -41,6 +46,13 @@ fn listed() -> Outcome {
         &format!("queue_in_own_mount({dir:?}, {QUEUE:?})"),
         ex::queue_in_own_mount(&dir, QUEUE),
     )?;
+    // A second queue, the test's own, so that the order of the list shows.
+    let oflag = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
+    let attr = MqAttr::new(0, 1, 8, 0);
+    let mode = Mode::from_bits_truncate(0o600);
+    let second = mq_open(SECOND, oflag, mode, Some(&attr));
+    let mqd = exercise::setup(&format!("mq_open({SECOND:?})"), second)?;
+    exercise::setup("mq_close", mq_close(mqd))?;
     let names = call(&format!("queues_in({dir:?})"), ex::queues_in(&dir))?;
     exercise::report("listed", format!("{names:?}"));
     Ok(())
