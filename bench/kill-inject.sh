@@ -108,6 +108,7 @@ cases=(
   "ch01-what-is-a-namespace" "ch02-unshare" "ch03-clone-uts" "ch03-clone-uts --libc"
   "ch04-join-proc" "ch05-join-pidfd" "ch06-persist-bind-mount"
   "ch09-mount-propagation"
+  "ch11-ipc-namespaces"
 )
 total_bad=0
 for case in "${cases[@]}" "create+remove"; do

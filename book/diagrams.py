@@ -314,6 +314,33 @@ def ch09():
             'umount2("/old", MNT_DETACH)'])
     s.ns_box("the child's copy", ["/ tmpfs: its only mount,",
                                   "no way back to the old root"], [], GREY)
+
+
+def ch11():
+    s = Svg("ch11", "IPC namespaces: a queue the old namespace cannot find",
+            "Process <P1> leaves ipc:[A] for a new ipc:[B] with "
+            "unshare(CLONE_NEWIPC | CLONE_NEWNS) and creates there a System V "
+            "queue with key 0x0c110001 and a POSIX queue /ch11, which an "
+            "mqueue mount in mnt:[B] lists. The witness <P2>, still in "
+            "ipc:[A], asks for the same key and name: ENOENT.")
+    s.heading("Before")
+    s.ns_box("ipc:[A] mnt:[A]", ["no queue 0x0c110001, no /ch11"],
+             [("process <P1>", "the example", False),
+              ("process <P2>", "witness", False)], BLUE)
+    s.step(["process <P1>:", "unshare(CLONE_NEWIPC |", "        CLONE_NEWNS)"])
+    s.heading("After")
+    s.ns_box("ipc:[A] mnt:[A]", ["no queue 0x0c110001, no /ch11",
+                                 "msgget(0x0c110001, 0) -> ENOENT"],
+             [("process <P1>", "left", True),
+              ("process <P2>", "witness", False)], BLUE)
+    s.y += 8
+    s.ns_box("ipc:[B] mnt:[B]", ["queue 0x0c110001: msqid 0, qnum 1",
+                                 "POSIX queue /ch11",
+                                 "mqueue mount lists: ch11"],
+             [("process <P1>", "the example", False)], AMBER)
+    s.note(["An mqueue mount shows the IPC namespace of",
+            "its mounter, at mount(2). The queues die",
+            "with ipc:[B]: no IPC_RMID, no mq_unlink."])
     return s
 
 
@@ -350,7 +377,8 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch06-bind-mount", ch06),
                    ("ch07-user-namespaces", ch07),
                    ("ch08-pid-namespaces", ch08),
-                   ("ch09-mount-propagation", ch09)]:
+                   ("ch09-mount-propagation", ch09),
+                   ("ch11-ipc-namespaces", ch11)]:
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -74,6 +74,7 @@ fn refused_type(chapter: &str) -> &'static str {
     match chapter {
         "ch08-pid-namespaces" => "pid",
         "ch09-mount-propagation" => "mnt",
+        "ch11-ipc-namespaces" => "ipc",
         "ch13-time-namespaces" => "time",
         _ => "uts",
     }

@@ -1,7 +1,7 @@
 //! Examples interrupted in the middle of their story leave nothing behind.
 //!
 //! - SIGINT and SIGTERM, to the example alone or to its whole process group
-//!   (what Ctrl-C does), after each line of ch02's and ch06's story: the
+//!   (what Ctrl-C does), after each line of ch02's, ch06's and ch11's story: the
 //!   process dies of that signal, and its TMPDIR holds no entry and no mount.
 //! - SIGKILL, which no handler sees: ch02 leaves at most one empty directory
 //!   named after it, and the next run removes it and says so; a run never
@@ -28,7 +28,11 @@ use testkit::User;
 
 const USERS: [User; 2] = [User::Root, User::Unprivileged];
 /// The stories that make something under TMPDIR.
-const STORIES: [&str; 2] = ["ch02-unshare", "ch06-persist-bind-mount"];
+const STORIES: [&str; 3] = [
+    "ch02-unshare",
+    "ch06-persist-bind-mount",
+    "ch11-ipc-namespaces",
+];
 
 /// How many lines the story prints when left alone.
 fn story_length(name: &str, user: User) -> Option<usize> {

@@ -97,6 +97,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = propagation::hint(call, errno, facts) {
         return hint;
     }
+    if let Some(hint) = ipc::hint(call, errno, facts) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -469,6 +472,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
     }
 }
 
+mod ipc;
 mod pid;
 mod propagation;
 mod time;

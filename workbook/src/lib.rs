@@ -15,6 +15,7 @@
 //! - [`cli`]: `--help`, arguments, exit codes (2 for usage, 1 for refusal);
 //! - [`say!`]: the story's lines on stdout, never a panic on a closed pipe;
 //! - [`process`]: forking a helper, pipes to synchronise with it, reaping it;
+//! - [`sysvipc`]: System V message queues (msgget, msgsnd), which nix lacks;
 //! - [`target`]: a helper process parked in new namespaces, to be joined;
 //! - [`mountinfo`]: which mount sits on a path, from `/proc/self/mountinfo`;
 //! - [`root_cases`]: the command that runs tests' root cases through sudo;
@@ -53,6 +54,8 @@ pub mod process;
 pub mod root_cases;
 #[cfg(target_os = "linux")]
 pub mod say;
+#[cfg(target_os = "linux")]
+pub mod sysvipc;
 #[cfg(target_os = "linux")]
 pub mod target;
 #[cfg(target_os = "linux")]

@@ -8,7 +8,8 @@
 //! CLONE_NEWUSER refuses a threaded caller), the case's body calls the
 //! learner's code, [`report`]s what the parent needs to know, and [`park`]s.
 //! While it is parked, the parent looks for itself: `/proc/PID/ns/*`, the
-//! hostname inside the child's UTS namespace ([`hostname_in`]), the child's
+//! hostname inside the child's UTS namespace ([`hostname_in`]), the System V
+//! message queues of its IPC namespace ([`msg_keys_in`]), the child's
 //! mount table ([`mounts_of`]). Then it releases the child, ends every
 //! process the case left (`reap`), and checks what this run alone could have
 //! changed: the host's hostname, mounts and entries in the run's own
@@ -42,8 +43,8 @@ pub use child::{
 use runner::parent_main;
 
 pub use probe::{
-    Mount, Probe, Report, host_ns, hostname_in, mount_at, mounts_of, ns_file_in,
-    ns_of, path_in,
+    Mount, Probe, Report, host_ns, hostname_in, mount_at, mounts_of, msg_keys_in,
+    ns_file_in, ns_of, path_in,
 };
 
 use std::process::ExitCode;

@@ -120,6 +120,39 @@ pub fn path_in(pid: Pid, path: &Path) -> PathBuf {
 /// if the namespace belongs to a user namespace where the tests have no
 /// privilege, it joins that first.
 pub fn hostname_in(pid: Pid) -> Result<String, String> {
+    ask_in(pid, "uts", CloneFlags::CLONE_NEWUTS, || {
+        let name =
+            nix::unistd::gethostname().map_err(|e| format!("gethostname: {e}"))?;
+        Ok(name.to_string_lossy().into_owned())
+    })
+    .map_err(|why| format!("could not read the hostname of process {pid}: {why}"))
+}
+
+/// The keys of the System V message queues in the IPC namespace of process
+/// `pid`, in `/proc/sysvipc/msg` order (IPC_PRIVATE ones as 0). The file
+/// shows the READER's namespace (proc(5)), so a forked checker joins that
+/// one first, as [`hostname_in`] does.
+pub fn msg_keys_in(pid: Pid) -> Result<Vec<i32>, String> {
+    let text = ask_in(pid, "ipc", CloneFlags::CLONE_NEWIPC, || {
+        fs::read_to_string("/proc/sysvipc/msg")
+            .map_err(|e| format!("read /proc/sysvipc/msg: {e}"))
+    })
+    .map_err(|why| format!("could not list the queues of process {pid}: {why}"))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+        .collect())
+}
+
+/// Run `ask` in a forked process that has joined the `ns_type` namespace
+/// (created by `flag`) of process `pid`, and return its answer.
+fn ask_in(
+    pid: Pid,
+    ns_type: &str,
+    flag: CloneFlags,
+    ask: fn() -> Result<String, String>,
+) -> Result<String, String> {
     let (read_end, write_end) =
         pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe2() failed: {e}"))?;
     // Safety: the parent side of the harness is single-threaded (`harness =
@@ -128,8 +161,8 @@ pub fn hostname_in(pid: Pid) -> Result<String, String> {
     match unsafe { fork() }.map_err(|e| format!("fork() failed: {e}"))? {
         ForkResult::Child => {
             drop(read_end);
-            let answer = match join_uts_of(pid) {
-                Ok(name) => format!("ok {name}"),
+            let answer = match join(pid, ns_type, flag).and_then(|()| ask()) {
+                Ok(text) => format!("ok {text}"),
                 Err(why) => format!("err {why}"),
             };
             let _ = nix::unistd::write(&write_end, answer.as_bytes());
@@ -151,32 +184,27 @@ pub fn hostname_in(pid: Pid) -> Result<String, String> {
             while let Err(Errno::EINTR) = waitpid(child, None) {}
             let answer = String::from_utf8_lossy(&answer).into_owned();
             match answer.split_once(' ') {
-                Some(("ok", name)) => Ok(name.to_owned()),
-                Some((_, why)) => Err(format!(
-                    "could not read the hostname of process {pid}: {why}"
-                )),
-                None => Err(format!("could not read the hostname of process {pid}")),
+                Some(("ok", text)) => Ok(text.to_owned()),
+                Some((_, why)) => Err(why.to_owned()),
+                None => Err("the checker gave no answer".into()),
             }
         }
     }
 }
 
-fn join_uts_of(pid: Pid) -> Result<String, String> {
+fn join(pid: Pid, ns_type: &str, flag: CloneFlags) -> Result<(), String> {
     let open = |t: &str| {
         fs::File::open(format!("/proc/{pid}/ns/{t}"))
             .map_err(|e| format!("open /proc/{pid}/ns/{t}: {e}"))
     };
-    let uts = open("uts")?;
+    let target = open(ns_type)?;
     let theirs = ns_of(pid, "user")?;
     let ours = ns_of(getpid(), "user")?;
     if theirs != ours && !workbook::userns::has_cap_sys_admin() {
         setns(open("user")?, CloneFlags::CLONE_NEWUSER)
             .map_err(|e| format!("setns(user): {e}"))?;
     }
-    setns(uts, CloneFlags::CLONE_NEWUTS).map_err(|e| format!("setns(uts): {e}"))?;
-    let name =
-        nix::unistd::gethostname().map_err(|e| format!("gethostname: {e}"))?;
-    Ok(name.to_string_lossy().into_owned())
+    setns(target, flag).map_err(|e| format!("setns({ns_type}): {e}"))
 }
 
 /// A mount, as `/proc/PID/mountinfo` lists it (proc(5)).

@@ -390,3 +390,58 @@ fn hint_of_same_type() -> String {
         &plain(),
     )
 }
+
+// Chapter 11: IPC calls (hint/ipc.rs).
+
+#[test]
+fn msgget_enoent_says_keys_are_per_namespace() {
+    let hint = hint("msgget(0x0c110001, 0)", Errno::ENOENT, &plain());
+    assert!(hint.contains("per IPC namespace"), "{hint}");
+    assert!(hint.contains("IPC_CREAT"), "{hint}");
+}
+
+#[test]
+fn msgget_eexist_names_ipc_excl_and_the_fixes() {
+    let hint = hint(
+        "msgget(0x0c110001, IPC_CREAT | IPC_EXCL | 0600)",
+        Errno::EEXIST,
+        &plain(),
+    );
+    assert!(hint.contains("IPC_EXCL"), "{hint}");
+    assert!(
+        hint.contains("IPC_RMID") && hint.contains("CLONE_NEWIPC"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn mq_open_enoent_says_queues_are_per_namespace() {
+    let hint = hint("mq_open(\"/ch11\", O_RDONLY)", Errno::ENOENT, &plain());
+    assert!(hint.contains("mq_overview(7)"), "{hint}");
+}
+
+#[test]
+fn an_mqueue_mount_refused_asks_for_an_ipc_namespace_first() {
+    let call = "mount(\"mqueue\", \"/tmp/d\", \"mqueue\", 0, NULL)";
+    for facts in [plain(), root()] {
+        let hint = hint(call, Errno::EPERM, &facts);
+        assert!(hint.contains("unshare(CLONE_NEWIPC) first"), "{hint}");
+        assert!(hint.contains("owns that IPC namespace"), "{hint}");
+    }
+    // Another mount keeps the general hint.
+    let other = hint(
+        "mount(\"tmpfs\", \"/tmp/d\", \"tmpfs\", 0, NULL)",
+        Errno::EPERM,
+        &plain(),
+    );
+    assert!(!other.contains("CLONE_NEWIPC"), "{other}");
+}
+
+#[test]
+fn an_ipc_namespace_limit_of_0_is_named() {
+    let mut facts = plain();
+    // LIMITED_TYPES: cgroup, ipc, ...
+    facts.max_namespaces[1] = Some(0);
+    let hint = hint("unshare(CLONE_NEWIPC | CLONE_NEWNS)", Errno::ENOSPC, &facts);
+    assert!(hint.contains("max_ipc_namespaces is 0"), "{hint}");
+}

@@ -1,0 +1,97 @@
+//! Exercise 22 (chapter 11, IPC namespaces): a POSIX queue seen through an
+//! mqueue mount of its own namespace.
+//!
+//! Write the three functions below. The process they run in is already in
+//! a mount namespace of its own, made private:
+//!
+//! 1. [`mount_mqueue`] mounts an mqueue filesystem on `dir`.
+//! 2. [`queue_in_own_mount`] moves the process into a new IPC namespace
+//!    (proved new before anything is created), creates the POSIX message
+//!    queue `name` there (mode 0600; an error if it exists), and mounts an
+//!    mqueue filesystem on `dir` that lists it.
+//! 3. [`queues_in`] lists the queues an mqueue mount on `dir` shows: their
+//!    names, sorted.
+//!
+//! Read: mq_overview(7) ("Mounting the message queue filesystem"),
+//! ipc_namespaces(7), mq_open(3), mount(2).
+//!
+//! The traps: an mqueue filesystem shows the queues of the IPC namespace of
+//! the process that MOUNTED it, as it was at mount(2), whoever reads it
+//! later (unlike /proc/sysvipc, which shows the reader's). Mount it before
+//! unshare(CLONE_NEWIPC) and it shows the old namespace. And the mount
+//! needs CAP_SYS_ADMIN in the user namespace that owns that IPC namespace:
+//! without a new IPC namespace, an unprivileged process gets EPERM. One
+//! more, nix's own: `mq_open(name, O_CREAT.., mode, None)` makes the C call
+//! without mode and attributes (EINVAL): pass `Some(&attr)`.
+//!
+//! Errors come back as `workbook::Error`: name each call in its error, e.g.
+//! `.call(|| format!("mount(\"mqueue\", {dir:?}, \"mqueue\", 0, NULL)"))?`.
+//!
+//! Check your work with `cargo test -p ex22-mqueue-mount` (the root cases
+//! too: `cargo test-root -p ex22-mqueue-mount`); stuck, `cargo workbook
+//! hint ex22`. The check, not the solution, is the teacher: it says what is
+//! still wrong. The answer is in `solutions/ex22-mqueue-mount/src/`;
+//! `cargo workbook solution ex22` shows it once this exercise passes.
+// STUB: #![allow(unused_imports)] // some imports are for the code you will write
+
+use std::fs;
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+use nix::mqueue::{MQ_OFlag, MqAttr, mq_close, mq_open};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::stat::Mode;
+use workbook::Result;
+use workbook::error::Context;
+use workbook::ns::{self, NsId};
+
+/// mount("mqueue", dir, "mqueue", 0, NULL).
+pub fn mount_mqueue(dir: &Path) -> Result<()> {
+    // STUB: todo!("mount an mqueue filesystem on {dir:?}")
+    // BEGIN SOLUTION
+    mount(
+        Some("mqueue"),
+        dir,
+        Some("mqueue"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .call(|| format!("mount(\"mqueue\", {dir:?}, \"mqueue\", 0, NULL)"))
+    // END SOLUTION
+}
+
+/// In a new IPC namespace: create queue `name` (`/ex22`) and mount an
+/// mqueue filesystem on `dir` that shows it.
+pub fn queue_in_own_mount(dir: &Path, name: &str) -> Result<()> {
+    // STUB: todo!("a new IPC namespace, queue {name:?}, a mount on {dir:?} showing it")
+    // BEGIN SOLUTION
+    let before = NsId::current("ipc")?;
+    unshare(CloneFlags::CLONE_NEWIPC).call(|| "unshare(CLONE_NEWIPC)".into())?;
+    ns::ensure_new(before, NsId::current("ipc")?)?;
+    let oflag = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
+    // nix 0.32: with `None`, mq_open makes the two-argument C call, which
+    // passes no mode and no attributes, and O_CREAT then reads garbage
+    // (EINVAL here). Give them.
+    let attr = MqAttr::new(0, 4, 64, 0);
+    let mqd = mq_open(name, oflag, Mode::from_bits_truncate(0o600), Some(&attr))
+        .call(|| {
+            format!("mq_open({name:?}, O_CREAT | O_EXCL | O_RDWR, 0600, {{4, 64}})")
+        })?;
+    mq_close(mqd).call(|| "mq_close(mqd)".into())?;
+    mount_mqueue(dir)
+    // END SOLUTION
+}
+
+/// The names of the queues the mqueue mount on `dir` shows, sorted.
+pub fn queues_in(dir: &Path) -> Result<Vec<String>> {
+    // STUB: todo!("list the directory {dir:?}")
+    // BEGIN SOLUTION
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).call(|| format!("opendir({dir:?})"))? {
+        let entry = entry.call(|| format!("readdir({dir:?})"))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+    // END SOLUTION
+}
