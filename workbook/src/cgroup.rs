@@ -162,10 +162,11 @@ fn relative(root: &str, path: &str) -> String {
 /// `mount_root`: `None` if the mount does not show that cgroup.
 pub fn dir_of(mount: &Path, mount_root: &str, path: &str) -> Option<PathBuf> {
     let below = relative(mount_root, path);
-    if below.starts_with("/..") {
-        return None;
+    match below.as_str() {
+        "/" => Some(mount.to_owned()),
+        up if up.starts_with("/..") => None,
+        down => Some(mount.join(down.trim_start_matches('/'))),
     }
-    Some(mount.join(below.trim_start_matches('/')))
 }
 
 #[cfg(test)]
