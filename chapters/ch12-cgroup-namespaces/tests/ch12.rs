@@ -61,14 +61,21 @@ fn assert_no_cgroup_left(ran: &Ran) {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("ch12.") && n.split('.').nth(2) == Some(pid))
         .collect();
-    assert!(left.is_empty(), "cgroups left in {}: {left:?}", dir.display());
+    assert!(
+        left.is_empty(),
+        "cgroups left in {}: {left:?}",
+        dir.display()
+    );
 }
 
 /// How a cgroup namespace rooted at `root` shows `path`: the rule the
 /// example's output must follow (cgroup_namespaces(7)).
 fn relative(root: &str, path: &str) -> String {
     let parts = |p: &str| -> Vec<String> {
-        p.split('/').filter(|c| !c.is_empty()).map(String::from).collect()
+        p.split('/')
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
     };
     let (root, path) = (parts(root), parts(path));
     let common = root.iter().zip(&path).take_while(|(a, b)| a == b).count();
@@ -97,11 +104,13 @@ fn layout_free(ran: &Ran, start: &str) -> String {
             line = line.replace(&ours, "\"<our cgroup dir>/");
         }
         if let Some((mount, _)) = v2() {
-            line = line.replace(&format!("\"{}\"", mount.display()), "\"<cgroup2>\"");
+            line =
+                line.replace(&format!("\"{}\"", mount.display()), "\"<cgroup2>\"");
         }
         line = pid_written_free(&line);
         if !line.contains(" sees ") {
-            line = line.replace(&format!("cgroup \"{start}\""), "cgroup \"<start>\"");
+            line =
+                line.replace(&format!("cgroup \"{start}\""), "cgroup \"<start>\"");
             let prefix = start.trim_end_matches('/');
             line = line.replace(
                 &format!("cgroup \"{prefix}/ch12."),
@@ -142,7 +151,11 @@ fn owner_free(line: &str) -> String {
         let name = &tail[..end];
         let parts: Vec<&str> = name.split('.').collect();
         if parts.len() == 4 && parts[..3].iter().all(|p| p.parse::<u64>().is_ok()) {
-            let random = if parts[3] == "XXXXXX" { "XXXXXX" } else { "<random>" };
+            let random = if parts[3] == "XXXXXX" {
+                "XXXXXX"
+            } else {
+                "<random>"
+            };
             out.push_str(&format!("ch12.<owner>.{random}"));
         } else {
             out.push_str(&format!("ch12.{name}"));
@@ -163,16 +176,29 @@ fn common(ran: &Ran) -> (String, String) {
     );
     // The v1 line is there exactly when v1 hierarchies are, and each reads
     // "/" after the unshare.
-    assert_eq!(out.contains("cgroup v1 lines: sees \"/\" in each"), layout.v1 > 0);
+    assert_eq!(
+        out.contains("cgroup v1 lines: sees \"/\" in each"),
+        layout.v1 > 0
+    );
     let parent_ns = ns_on_line(out, "(parent)", "cgroup");
     let child_ns = ns_on_line(out, "unshare(CLONE_NEWCGROUP) ->", "cgroup");
-    assert_eq!(parent_ns, host_ns("cgroup"), "the parent stays in the host's");
+    assert_eq!(
+        parent_ns,
+        host_ns("cgroup"),
+        "the parent stays in the host's"
+    );
     assert_ne!(child_ns, parent_ns, "the child's cgroup namespace is new");
     let start = quoted_after(line_with(out, "(parent): cgroup:["), "cgroup ");
     let own = cgroup::read("self").unwrap();
     assert_eq!(start, cgroup::v2_path(&own).unwrap_or(&own[0].path));
-    let seen_self = quoted_after(line_with(out, "unshare(CLONE_NEWCGROUP) ->"), "sees cgroup ");
-    assert_eq!(seen_self, "/", "after the unshare a process sees itself in /");
+    let seen_self = quoted_after(
+        line_with(out, "unshare(CLONE_NEWCGROUP) ->"),
+        "sees cgroup ",
+    );
+    assert_eq!(
+        seen_self, "/",
+        "after the unshare a process sees itself in /"
+    );
     let parent = pid_of(out, "(parent)");
     let seen_parent = quoted_after(
         line_with(out, &format!("/proc/{parent}/cgroup: sees")),
@@ -198,7 +224,10 @@ fn as_root() {
     let name = made.rsplit('/').next().unwrap();
     assert!(name.starts_with("ch12."), "{made}");
     assert_eq!(relative(&start, &made), format!("/{name}"), "below ours");
-    assert!(!our_cgroup_dir().unwrap().join(name).exists(), "{made} left");
+    assert!(
+        !our_cgroup_dir().unwrap().join(name).exists(),
+        "{made} left"
+    );
     let moved = quoted_after(line_with(out, "\"0\") ->"), "cgroup ");
     assert_eq!(moved, made, "the child moved into it before the unshare");
     // From the new root (the child cgroup), its parent is one level up.
@@ -206,7 +235,10 @@ fn as_root() {
     assert_eq!(seen_parent, "/..");
     let mount_line = line_with(out, "(child): mountinfo:");
     assert!(mount_line.contains(&format!("\"{}\"", mount.display())));
-    assert_eq!(quoted_after(mount_line, "sees root "), relative(&made, &mount_root));
+    assert_eq!(
+        quoted_after(mount_line, "sees root "),
+        relative(&made, &mount_root)
+    );
     // Moved back to the parent's cgroup, it still has its root at `made`.
     let back = line_with(out, "is in cgroup");
     assert_eq!(quoted_after(back, "is in cgroup "), start);
@@ -229,7 +261,9 @@ fn unprivileged() {
     if v2().is_some() {
         let refused = line_with(out, "no child cgroup");
         assert!(refused.contains("mkdtemp(\""), "{refused}");
-        assert!(refused.contains("failed: EACCES") || refused.contains("failed: EPERM"));
+        assert!(
+            refused.contains("failed: EACCES") || refused.contains("failed: EPERM")
+        );
         assert!(ran.stderr.contains("hint: ") && ran.stderr.contains("delegated"));
     }
     // Same cgroup as the root: its parent is seen in "/" too, and so is the
@@ -237,7 +271,10 @@ fn unprivileged() {
     assert_eq!(seen_parent, "/");
     if let Some((_, mount_root)) = v2() {
         let mount_line = line_with(out, "(child): mountinfo:");
-        assert_eq!(quoted_after(mount_line, "sees root "), relative(&start, &mount_root));
+        assert_eq!(
+            quoted_after(mount_line, "sees root "),
+            relative(&start, &mount_root)
+        );
     }
     assert!(!out.contains("rmdir("), "{out}");
 }
@@ -249,11 +286,16 @@ fn two_runs_at_once() {
         .collect();
     let mut made = Vec::new();
     for run in runs {
-        let Some(ran) = run.join().unwrap() else { return };
+        let Some(ran) = run.join().unwrap() else {
+            return;
+        };
         let out = ran.success().to_owned();
         assert_no_cgroup_left(&ran);
         if out.contains("a child cgroup") {
-            made.push(quoted_after(line_with(&out, "a child cgroup"), "a child cgroup "));
+            made.push(quoted_after(
+                line_with(&out, "a child cgroup"),
+                "a child cgroup ",
+            ));
         }
     }
     if made.len() == 2 {
@@ -296,7 +338,11 @@ fn a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not() {
     assert!(live_left, "{} (a live owner's) was removed", live.display());
     // The cases run in parallel: another case's run may have been the one
     // that removed it, and said so on its own stderr. Ours says it or not.
-    let said = format!("removed cgroup {}, left by process {}", dead.display(), me.pid);
+    let said = format!(
+        "removed cgroup {}, left by process {}",
+        dead.display(),
+        me.pid
+    );
     assert!(
         ran.stderr.is_empty() || ran.stderr.contains(&said),
         "{}",
@@ -320,7 +366,10 @@ fn cgroup_namespace_limit_reached() {
         return;
     };
     let err = ran.failure(1);
-    assert!(err.contains("unshare(CLONE_NEWCGROUP) failed: ENOSPC"), "{err}");
+    assert!(
+        err.contains("unshare(CLONE_NEWCGROUP) failed: ENOSPC"),
+        "{err}"
+    );
     assert!(err.contains("max_cgroup_namespaces"), "{err}");
     assert!(!ran.stdout.contains("sees"), "{}", ran.stdout);
     assert_no_cgroup_left(&ran);
