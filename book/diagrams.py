@@ -238,8 +238,33 @@ def ch06():
     return s
 
 
+def ch12():
+    s = Svg("ch12", "A cgroup namespace shows /proc/PID/cgroup from the cgroup the process was in at unshare",
+            "The host's view: process <P1> (parent) in cgroup <start>, process "
+            "<P2> (child) in the child cgroup <start>/ch12.<owner>. After "
+            "unshare(CLONE_NEWCGROUP) in <P2>, <P2> sees its own cgroup as / and "
+            "<P1>'s as /..; moved back to <start> later, it sees itself in /.. "
+            "because the root stays the cgroup it was in at the unshare.")
+    s.heading("The host's view")
+    s.ns_box("<start>", ["0::<start>"],
+             [("process <P1>", "parent", False)], BLUE)
+    s.y += 8
+    s.ns_box("<start>/ch12.<owner>", ["0::<start>/ch12.<owner>"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["process <P2>:", "unshare(CLONE_NEWCGROUP)"])
+    s.heading("What process <P2> reads")
+    s.ns_box("/..", ["/proc/<P1>/cgroup: 0::/.."], [], BLUE)
+    s.y += 8
+    s.ns_box("/  (the namespace's root)", ["/proc/self/cgroup: 0::/"], [], AMBER)
+    s.note(["Moved back to <start> afterwards, process",
+            "<P2> reads 0::/.. for itself: the root",
+            "stays where it was at the unshare."])
+    return s
+
+
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
-                   ("ch06-bind-mount", ch06)]:
+                   ("ch06-bind-mount", ch06),
+                   ("ch12-cgroupns", ch12)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -205,9 +205,19 @@ fn undo_all() {
             unsafe {
                 match action {
                     UNMOUNT => libc::umount2(path, libc::MNT_DETACH),
+                    // A child may move itself in between the read of
+                    // cgroup.procs and the rmdir (EBUSY then): a few
+                    // rounds catch it; it moves only once.
                     CGROUP => {
-                        empty_cgroup_raw(path);
-                        libc::rmdir(path)
+                        let mut removed = -1;
+                        for _ in 0..4 {
+                            empty_cgroup_raw(path);
+                            removed = libc::rmdir(path);
+                            if removed == 0 {
+                                break;
+                            }
+                        }
+                        removed
                     }
                     _ => libc::rmdir(path),
                 };
