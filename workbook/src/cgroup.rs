@@ -43,13 +43,13 @@ impl Layout {
                 continue;
             };
             match (fields.get(dash + 1), fields.get(3), fields.get(4)) {
-                (Some(&"cgroup2"), Some(root), Some(point)) => {
-                    // The first one: a later mount of cgroup2 elsewhere is
-                    // the same hierarchy (cgroups(7)).
-                    if layout.v2.is_none() {
-                        layout.v2 =
-                            Some((PathBuf::from(unescape(point)), unescape(root)));
-                    }
+                // The first one: a later mount of cgroup2 elsewhere is the
+                // same hierarchy (cgroups(7)).
+                (Some(&"cgroup2"), Some(root), Some(point))
+                    if layout.v2.is_none() =>
+                {
+                    layout.v2 =
+                        Some((PathBuf::from(unescape(point)), unescape(root)));
                 }
                 (Some(&"cgroup"), _, _) => layout.v1 += 1,
                 _ => {}

@@ -265,6 +265,7 @@ fn unprivileged() {
             refused.contains("failed: EACCES") || refused.contains("failed: EPERM")
         );
         assert!(ran.stderr.contains("hint: ") && ran.stderr.contains("delegated"));
+        insta::assert_snapshot!("unprivileged-stderr", ran.normalized_stderr());
     }
     // Same cgroup as the root: its parent is seen in "/" too, and so is the
     // mount's root from there.
