@@ -18,6 +18,7 @@ testkit::cases!(
     unprivileged,
     two_runs_at_once,
     a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not,
+    a_signal_mid_story_leaves_no_cgroup,
     help_exits_0,
     extra_argument_is_a_usage_error,
     cgroup_namespace_limit_reached,
@@ -350,6 +351,70 @@ fn a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not() {
         ran.stderr
     );
     assert_no_cgroup_left(&ran);
+}
+
+/// SIGTERM, SIGINT or SIGHUP while the child cgroup exists, with the child
+/// in it or about to be: the handler moves every process out, removes the
+/// cgroup, and the example still dies of the signal. The example is stopped
+/// (SIGSTOP) as soon as it prints the cgroup's name, so the signal lands
+/// mid-story; a run that had already finished is not counted.
+fn a_signal_mid_story_leaves_no_cgroup() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let Some(dir) = our_cgroup_dir() else {
+        let _ = testkit::skip::<()>("no cgroup2 mount");
+        return;
+    };
+    let signals = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];
+    let mut caught = Vec::new();
+    for attempt in 0..30 {
+        if caught.len() == signals.len() {
+            break;
+        }
+        let signal = signals[caught.len()];
+        let Some(prepared) = example().prepare(User::Root) else {
+            return;
+        };
+        let mut command = prepared.command;
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let mut made = None;
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        for line in reader.lines() {
+            let line = line.unwrap();
+            if line.contains("-> a child cgroup") {
+                kill(pid, Signal::SIGSTOP).unwrap();
+                let path = quoted_after(&line, "a child cgroup ");
+                made = Some(dir.join(path.rsplit('/').next().unwrap()));
+                break;
+            }
+            assert!(!line.contains("no child cgroup"), "as root: {line}");
+        }
+        let Some(made) = made else {
+            panic!("attempt {attempt}: no child cgroup line");
+        };
+        let mid_story = made.exists();
+        if mid_story {
+            kill(pid, signal).unwrap();
+        }
+        kill(pid, Signal::SIGCONT).unwrap();
+        let status = child.wait().unwrap();
+        assert!(!made.exists(), "{} left after {signal}", made.display());
+        if mid_story {
+            assert_eq!(status.signal(), Some(signal as i32), "{status}");
+            caught.push(signal);
+        }
+    }
+    assert_eq!(caught, signals, "never caught mid-story with each signal");
 }
 
 fn help_exits_0() {
