@@ -30,6 +30,9 @@ use workbook::process::{self, Receiver, Sender};
 use workbook::say;
 use workbook::{Error, Result, userns};
 
+mod show;
+use show::{eprintln_hint, mount_root_text, own_path, path_of};
+
 const USAGE: &str = "\
 Usage: ch12-cgroup-namespaces
 
@@ -71,8 +74,8 @@ fn lesson(args: Args) -> Result<()> {
     // ANCHOR_END: layout
 
     // ANCHOR: mkdir
-    // A child cgroup, beside nothing, below ours: a mkdir(2) in the cgroup2
-    // filesystem. It needs write permission on our cgroup's directory:
+    // A child cgroup of ours: a mkdir(2) in our cgroup's directory of the
+    // cgroup2 filesystem. It needs write permission on that directory:
     // root, or a subtree delegated to us (cgroups(7), "Cgroups v2
     // delegation"). The guard removes it on every path, Ctrl-C included.
     let child_cgroup = match &layout.v2 {
@@ -269,35 +272,5 @@ fn make_child_cgroup(
             Ok(None)
         }
         Err(err) => Err(err),
-    }
-}
-
-/// The hint of a refusal the story goes on after, on stderr.
-fn eprintln_hint(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// The path of the calling process's cgroup: the v2 line, or the first.
-fn own_path() -> Result<String> {
-    path_of("self")
-}
-
-/// `/proc/WHO/cgroup`'s v2 path, or, with no v2 hierarchy, the first line's.
-fn path_of(who: &str) -> Result<String> {
-    let lines = cgroup::read(who)?;
-    let path = cgroup::v2_path(&lines)
-        .or_else(|| lines.first().map(|l| l.path.as_str()))
-        .unwrap_or_default();
-    Ok(path.to_owned())
-}
-
-/// `mountinfo: "/sys/fs/cgroup" has root "/"`, for the cgroup2 mount.
-fn mount_root_text(layout: &Layout, verb: &str) -> String {
-    match &layout.v2 {
-        Some((mount, root)) => {
-            format!("mountinfo: \"{}\" {verb} root \"{root}\"", mount.display())
-        }
-        None => "mountinfo: no cgroup2 mount".into(),
     }
 }
