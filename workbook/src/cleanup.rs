@@ -1,5 +1,6 @@
 //! Undo-on-drop guards for what an example makes on the machine: a temporary
-//! directory ([`TempDir`]) and a mount ([`Mount`]). Each is undone on every
+//! directory ([`TempDir`]), a mount ([`Mount`]) and a cgroup ([`Cgroup`],
+//! emptied into its parent, then removed). Each is undone on every
 //! path: by its explicit method on the story's path (which reports errors),
 //! when dropped on an error path, and when the process is interrupted.
 //!
@@ -11,7 +12,8 @@
 //! stdio. So each guard prepares its path as a C string in advance and
 //! registers it in a static table of atomics; the handler only reads the
 //! table and calls getpid(2), umount2(2), rmdir(2), sigaction(2) and
-//! raise(3). All are in signal-safety(7)'s list but umount2, which is
+//! raise(3), and for a cgroup open(2), read(2), write(2) and close(2) on
+//! buffers on its stack. All are in signal-safety(7)'s list but umount2, which is
 //! Linux's own: in glibc and musl it is the bare system call, with no lock
 //! and no allocation, as safe as rmdir. It acts only when
 //! getpid(2) is the process that registered the entry: a forked child (ch02's
