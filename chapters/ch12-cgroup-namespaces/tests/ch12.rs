@@ -219,6 +219,15 @@ fn as_root() {
         assert!(out.contains("no child cgroup"), "{out}");
         return;
     };
+    if out.contains("no child cgroup") {
+        // Root, yet no cgroup: a read-only cgroup filesystem (a container).
+        // The example said why; the test says it cannot show the rest.
+        let _ = testkit::skip::<()>(&format!(
+            "root may not create a cgroup here: {}",
+            line_with(out, "no child cgroup")
+        ));
+        return;
+    }
     insta::assert_snapshot!("root", layout_free(&ran, &start));
     // Root makes the child cgroup in ours, and removes it.
     let made = quoted_after(line_with(out, "-> a child cgroup"), "a child cgroup ");
@@ -397,7 +406,13 @@ fn a_signal_mid_story_leaves_no_cgroup() {
                 made = Some(dir.join(path.rsplit('/').next().unwrap()));
                 break;
             }
-            assert!(!line.contains("no child cgroup"), "as root: {line}");
+            if line.contains("no child cgroup") {
+                let _ = child.wait();
+                let _ = testkit::skip::<()>(&format!(
+                    "root may not create a cgroup here: {line}"
+                ));
+                return;
+            }
         }
         let Some(made) = made else {
             panic!("attempt {attempt}: no child cgroup line");
