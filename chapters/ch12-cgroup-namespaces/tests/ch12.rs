@@ -109,6 +109,9 @@ fn layout_free(ran: &Ran, start: &str) -> String {
                 line.replace(&format!("\"{}\"", mount.display()), "\"<cgroup2>\"");
         }
         line = pid_written_free(&line);
+        if line.contains(" sees root \"") {
+            line = mount_root_from_start(&line, start);
+        }
         if !line.contains(" sees ") {
             line =
                 line.replace(&format!("cgroup \"{start}\""), "cgroup \"<start>\"");
@@ -122,6 +125,33 @@ fn layout_free(ran: &Ran, start: &str) -> String {
         text.push('\n');
     }
     text
+}
+
+/// The cgroup2 mount's root seen from a namespace, written from `<start>`
+/// as the host-view lines are: the `/..` that climb from the starting
+/// cgroup to the mount's root are left out, so a run from `/` and one from
+/// `/user.slice/x` read the same.
+fn mount_root_from_start(line: &str, start: &str) -> String {
+    let depth = |p: &str| p.split('/').filter(|c| !c.is_empty()).count();
+    let Some((_, mount_root)) = v2() else {
+        return line.to_owned();
+    };
+    if relative(&mount_root, start).starts_with("/..") {
+        return line.to_owned();
+    }
+    let up = depth(start) - depth(&mount_root);
+    let seen = quoted_after(line, "sees root ");
+    let Some(rest) = seen
+        .get(3 * up..)
+        .filter(|_| seen.starts_with(&"/..".repeat(up)))
+    else {
+        return line.to_owned();
+    };
+    let rest = if rest.is_empty() { "/" } else { rest };
+    line.replace(
+        &format!("sees root \"{seen}\""),
+        &format!("sees root \"{rest}\""),
+    )
 }
 
 /// `write(fd of "...", "4242")` -> `write(fd of "...", "<P2>")`: the
