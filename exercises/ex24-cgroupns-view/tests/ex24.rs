@@ -36,8 +36,9 @@ fn own_dir() -> Option<PathBuf> {
 /// A child cgroup of the case's own, with the process in it. Dropped, it
 /// moves the process back to its parent cgroup and removes itself. The
 /// move goes through a descriptor of the parent's `cgroup.procs` opened
-/// before the unshare: the kernel judges a move by the cgroup namespace of
-/// the opener (Linux 5.16+), and from inside, the parent is out of reach.
+/// before the unshare: where cgroup2 is mounted `nsdelegate` (systemd), the
+/// parent is out of reach from inside, and the kernel judges a move by the
+/// cgroup namespace of the file's opener (Linux 5.16+), not the writer's.
 struct OwnCgroup {
     dir: PathBuf,
     back: fs::File,

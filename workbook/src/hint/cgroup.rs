@@ -27,18 +27,19 @@ pub(super) fn hint(call: &str, errno: Errno) -> Option<String> {
         ),
         // cgroups(7), "Cgroups v2 delegation": moving a process needs write
         // permission on cgroup.procs of the common ancestor of the source
-        // and destination cgroups; with a cgroup namespace, both must be
-        // inside the writer's namespace root (ENOENT otherwise,
-        // cgroup_namespaces(7)).
+        // and destination cgroups.
         ("write", Errno::EACCES | Errno::EPERM) if call.contains("cgroup.procs") => Some(
             "moving a process needs write permission on cgroup.procs of the common \
              ancestor of its old and new cgroups, and the right to signal it (same uid, or \
              root): cgroups(7), \"Cgroups v2 delegation\""
                 .into(),
         ),
+        // cgroups(7), nsdelegate: a cgroup namespace is then a delegation
+        // boundary, and no move may cross its root from inside.
         ("write", Errno::ENOENT) if call.contains("cgroup.procs") => Some(
-            "a process in a cgroup namespace may move processes only between cgroups \
-             below its namespace's root (cgroup_namespaces(7)); move it from outside"
+            "with cgroup2 mounted `nsdelegate` (as systemd does), a process in a cgroup \
+             namespace may not move processes across the namespace's root (cgroups(7)); \
+             move it from outside, or through a cgroup.procs opened before the unshare"
                 .into(),
         ),
         ("write", Errno::EBUSY | Errno::EOPNOTSUPP) if call.contains("cgroup.procs") => {
@@ -69,7 +70,7 @@ mod tests {
         assert!(text.contains("delegated"), "{text}");
         let write = "write(fd of \"/sys/fs/cgroup/a/cgroup.procs\", \"0\")";
         let text = hint(write, Errno::ENOENT).unwrap_or_default();
-        assert!(text.contains("cgroup_namespaces(7)"), "{text}");
+        assert!(text.contains("nsdelegate"), "{text}");
         assert_eq!(hint("mkdtemp(\"/tmp/ch02.XXXXXX\")", Errno::EACCES), None);
         assert_eq!(hint("unshare(CLONE_NEWCGROUP)", Errno::ENOSPC), None);
     }
