@@ -42,5 +42,5 @@ pub struct View {
 /// unshare(CLONE_NEWCGROUP), prove the namespace is new, then read both
 /// `/proc/.../cgroup` files from inside.
 pub fn unshare_and_view(other: Pid) -> Result<View> {
-    todo!("unshare(CLONE_NEWCGROUP), then read both /proc/.../cgroup files")
+    todo!("unshare, then read /proc/self/cgroup and /proc/{other}/cgroup")
 }

@@ -42,7 +42,7 @@ pub struct View {
 /// unshare(CLONE_NEWCGROUP), prove the namespace is new, then read both
 /// `/proc/.../cgroup` files from inside.
 pub fn unshare_and_view(other: Pid) -> Result<View> {
-    // STUB: todo!("unshare(CLONE_NEWCGROUP), then read both /proc/.../cgroup files")
+    // STUB: todo!("unshare, then read /proc/self/cgroup and /proc/{other}/cgroup")
     // BEGIN SOLUTION
     let before = NsId::current("cgroup")?;
     unshare(CloneFlags::CLONE_NEWCGROUP)
