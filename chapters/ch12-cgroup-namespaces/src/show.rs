@@ -1,14 +1,8 @@
 //! What the story prints about cgroups: a process's path, the cgroup2
-//! mount's root field, and a hint on stderr.
+//! mount's root field.
 
 use workbook::Result;
 use workbook::cgroup::{self, Layout};
-
-/// The hint of a refusal the story goes on after, on stderr.
-pub fn eprintln_hint(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
 
 /// The path of the calling process's cgroup: the v2 line, or the first.
 pub fn own_path() -> Result<String> {
