@@ -262,9 +262,38 @@ def ch12():
     return s
 
 
+def ch13():
+    s = Svg("ch13", "A time namespace: the children first, the caller by setns(2)",
+            "1: the parent <P1> in time:[A] calls unshare(CLONE_NEWTIME): it "
+            "stays in time:[A]; only its time_for_children becomes the new "
+            "time:[B], whose offsets it writes while no process is in it. "
+            "2: its child <P2> is born in time:[B] and reads CLOCK_MONOTONIC "
+            "and CLOCK_BOOTTIME 864000 s ahead; the offsets are frozen now. "
+            "3: setns(time_fd, CLONE_NEWTIME) moves <P1> itself into time:[B].")
+    s.heading("1. unshare(CLONE_NEWTIME), offsets")
+    s.ns_box("time:[A]", ["offsets 0 0 (the host's)"],
+             [("process <P1>", "parent", False)], BLUE)
+    s.y += 8
+    s.ns_box("time:[B]", ["time_for_children of <P1>",
+                          "monotonic 864000 0",
+                          "boottime  864000 0"], [], AMBER, faint_box=True)
+    s.step(["fork()"])
+    s.heading("2. The child is born in time:[B]")
+    s.ns_box("time:[B]", ["CLOCK_MONOTONIC: host + 864000 s",
+                          "CLOCK_REALTIME: the host's",
+                          "offsets frozen: a write, EACCES"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["setns(time_fd, CLONE_NEWTIME)"])
+    s.heading("3. setns moves the caller itself")
+    s.ns_box("time:[B]", ["time and time_for_children of <P1>"],
+             [("process <P1>", "parent", False)], AMBER)
+    return s
+
+
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
                    ("ch06-bind-mount", ch06),
-                   ("ch12-cgroupns", ch12)]:
+                   ("ch12-cgroupns", ch12),
+                   ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -43,13 +43,7 @@ fn all_examples_leave_the_host_unchanged() {
         // A kernel that refuses halfway must not leave anything either.
         // ch01 creates no namespace, so it has nothing to refuse.
         if name != "ch01-what-is-a-namespace" {
-            // The type of namespace the chapter's story creates: uts for
-            // most; a chapter that makes none names its own.
-            let limited = match name.as_str() {
-                "ch12-cgroup-namespaces" => "cgroup",
-                _ => "uts",
-            };
-            if let Some(run) = example.run_with_zero_limit(limited, &[]) {
+            if let Some(run) = example.run_with_zero_limit(limited_type(name), &[]) {
                 let err = run.failure(1);
                 assert!(err.contains("ENOSPC"), "{name}: {err}");
                 ran += 1;
@@ -72,4 +66,14 @@ fn all_examples_leave_the_host_unchanged() {
         HostState::capture(dir.path()).assert_unchanged_since(&before);
     }
     assert!(ran > 0 || !testkit::in_ci(), "no example ran");
+}
+
+/// The namespace type a chapter creates, whose zero limit the kernel
+/// refuses (ENOSPC): UTS for Part I.
+fn limited_type(chapter: &str) -> &'static str {
+    match chapter {
+        "ch12-cgroup-namespaces" => "cgroup",
+        "ch13-time-namespaces" => "time",
+        _ => "uts",
+    }
 }

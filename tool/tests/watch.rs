@@ -19,6 +19,7 @@ testkit::cases!(
     watch_refuses_unknown_arguments,
     on_a_terminal_single_keys_act_and_q_restores_the_mode,
     on_a_terminal_ctrl_c_restores_the_mode,
+    on_a_terminal_ctrl_z_restores_the_mode_and_fg_brings_keys_back,
 );
 
 const SOLVED: &str = "pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n";
@@ -298,6 +299,34 @@ impl TtyWatch {
     }
 }
 
+impl TtyWatch {
+    /// Until the pane's terminal has (or lacks) ICANON: a stop or a
+    /// continue has no event the test could wait on, so this polls
+    /// tcgetattr, every 5 ms, for at most 30 s.
+    fn until_icanon(&self, on: bool) {
+        use nix::sys::termios::LocalFlags;
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.local_flags().contains(LocalFlags::ICANON) != on {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after 30 s, ICANON is still {}; the pane printed:\n{}",
+                if on { "off" } else { "on" },
+                self.seen
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// The pane's process group: tmux starts the pane's command as a
+    /// session leader, and the script runs watch in its own group (no job
+    /// control in `sh -c`).
+    fn pane_group(&self) -> nix::unistd::Pid {
+        let pid = self.tmux(&["display-message", "-p", "-t", PANE, "#{pane_pid}"]);
+        nix::unistd::Pid::from_raw(pid.trim().parse().unwrap())
+    }
+}
+
 impl Drop for TtyWatch {
     fn drop(&mut self) {
         // Ours only: the server on our socket (gone already if the pane's
@@ -358,5 +387,39 @@ fn on_a_terminal_ctrl_c_restores_the_mode() {
     // 128 + 2.
     tty.press("C-c");
     tty.wait_for("watch exited 130");
+    assert_eq!(tty.stty("AFTER"), before);
+}
+
+fn on_a_terminal_ctrl_z_restores_the_mode_and_fg_brings_keys_back() {
+    let Some(mut tty) = TtyWatch::start("watch-tty-tstp") else {
+        return;
+    };
+    let before = tty.stty("BEFORE");
+    tty.wait_for("keys: h hint");
+    tty.until_icanon(false);
+    // Ctrl-Z: the terminal sends SIGTSTP to the pane's group; watch gives
+    // the terminal back as it was, then raises SIGTSTP to stop. (The pane's
+    // group is orphaned, its shell's parent being the tmux server, so the
+    // kernel discards that stop here (setpgid(2) defines "orphaned"; the
+    // discard is POSIX's, in kernel/signal.c get_signal()); under a
+    // shell with job control the process stops. The handlers are the same.)
+    tty.press("C-z");
+    tty.until_icanon(true);
+    // What `fg` sends: SIGCONT to the group. Watch is in the foreground,
+    // so key mode comes back, and a key acts without Enter.
+    nix::sys::signal::killpg(tty.pane_group(), nix::sys::signal::Signal::SIGCONT)
+        .unwrap();
+    tty.until_icanon(false);
+    tty.press("h");
+    let hint = tty.wait_for("keys: h hint");
+    assert!(hint.contains("hint 1 of 2:"), "{hint}");
+    // And a second Ctrl-Z works the same way.
+    tty.press("C-z");
+    tty.until_icanon(true);
+    nix::sys::signal::killpg(tty.pane_group(), nix::sys::signal::Signal::SIGCONT)
+        .unwrap();
+    tty.until_icanon(false);
+    tty.press("q");
+    tty.wait_for("watch exited 0");
     assert_eq!(tty.stty("AFTER"), before);
 }

@@ -92,6 +92,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
+    if let Some(hint) = time::hint(call, errno, facts) {
+        return hint;
+    }
     let new_user = has_word(call, "CLONE_NEWUSER");
     let path_has = |part: &str| call.contains(part);
     match (kind, errno) {
@@ -459,6 +462,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
 }
 
 mod cgroup;
+mod time;
 
 #[cfg(test)]
 mod tests;

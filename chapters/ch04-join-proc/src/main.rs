@@ -17,39 +17,28 @@
 //!
 //! Read: setns(2), namespaces(7) ("/proc/pid/ns"), user_namespaces(7), nsenter(1).
 
-use std::os::fd::OwnedFd;
+mod join_pid;
+mod ns_file;
+
 use std::process::ExitCode;
 
-use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, setns};
-use nix::sys::stat::Mode;
-use nix::unistd::Pid;
+use workbook::Result;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
 use workbook::say;
 use workbook::target::Target;
 use workbook::userns;
-use workbook::{Error, Result};
 
 const USAGE: &str = "\
 Usage: ch04-join-proc [PID]
 
-Joins a UTS namespace with setns(2), through the file /proc/PID/ns/uts.
-
-Without PID: starts a target process in a new UTS namespace with the hostname
-\"ch04-target\", opens /proc/<target>/ns/uts, calls setns(fd, CLONE_NEWUTS), and
-shows that this process is now in the target's namespace and sees its hostname.
-
-With PID: joins the UTS namespace of process PID and prints the hostname seen
-there. Root (CAP_SYS_ADMIN) joins any process's namespace. Without root, you
-can join the namespaces of a process of your own that sits in a user namespace
-you created (e.g. `unshare --user --map-root-user --uts sh`): the example then
-joins that user namespace first, with a second setns(2) call, since one such
-call joins one namespace.
-
-Read setns(2) and namespaces(7).
+Joins a UTS namespace with setns(2) through /proc/PID/ns/uts.
+Without PID, joins a target it starts (hostname \"ch04-target\").
+With PID, joins that process's UTS namespace; without root, the process
+must be in a user namespace you created (`unshare --user --map-root-user
+--uts sh`), which is joined first. Read setns(2) and namespaces(7).
 ";
 
 fn main() -> ExitCode {
@@ -61,7 +50,7 @@ fn lesson(mut args: Args) -> Result<()> {
     args.finish()?;
     match pid {
         None => join_own_target(),
-        Some(pid) => join_pid(pid),
+        Some(pid) => join_pid::join_pid(pid),
     }
 }
 
@@ -92,7 +81,7 @@ fn join_own_target() -> Result<()> {
     // The namespace file of the target. O_RDONLY is enough: setns(2) only
     // needs a descriptor that refers to the namespace. O_CLOEXEC so that no
     // program we might exec inherits it.
-    let uts_fd = open_ns(target_pid, "uts")?;
+    let uts_fd = ns_file::open_ns(target_pid, "uts")?;
     let target_uts =
         NsId::of_fd("uts", &uts_fd, &format!("/proc/{target_pid}/ns/uts"))?;
     say!(
@@ -133,113 +122,4 @@ fn join_own_target() -> Result<()> {
     );
     // ANCHOR_END: finish
     Ok(())
-}
-
-/// Join the UTS namespace of process `pid`, which someone else started.
-fn join_pid(pid: Pid) -> Result<()> {
-    // No enter_if_unprivileged here: a user namespace of our own would be a
-    // child of ours, and from inside it we could never join a namespace that
-    // belongs to the host. We stay where we are, and join the target's user
-    // namespace below if we need to.
-    let me = std::process::id();
-
-    // ANCHOR: pid_before
-    let user_before = NsId::current("user")?;
-    let uts_before = NsId::current("uts")?;
-    say!(
-        "process {me} (joiner): {user_before} {uts_before}; hostname \"{}\"",
-        ns::hostname()?
-    );
-    // ANCHOR_END: pid_before
-
-    // ANCHOR: pid_open
-    // Open both files before moving: the descriptors keep naming these
-    // namespaces even if process PID exits in the meantime.
-    let uts_fd = open_ns(pid, "uts")?;
-    let user_fd = open_ns(pid, "user")?;
-    let target_uts = NsId::of_fd("uts", &uts_fd, &format!("/proc/{pid}/ns/uts"))?;
-    let target_user =
-        NsId::of_fd("user", &user_fd, &format!("/proc/{pid}/ns/user"))?;
-    say!(
-        "process {me} (joiner): open(\"/proc/{pid}/ns/uts\", O_RDONLY | O_CLOEXEC), \
-         open(\"/proc/{pid}/ns/user\", O_RDONLY | O_CLOEXEC) -> process {pid} is in \
-         {target_user} {target_uts}"
-    );
-    // ANCHOR_END: pid_open
-
-    // ANCHOR: pid_user
-    // setns(2) checks CAP_SYS_ADMIN twice for a UTS namespace: in the user
-    // namespace that owns it, and in our own user namespace (setns(2),
-    // "Network, IPC, time, and UTS namespaces"). Root passes both. A user
-    // whose uid created the target's user namespace already passes the
-    // first from outside: the owner, in the parent namespace, "has all
-    // capabilities in the namespace" (user_namespaces(7), "Capabilities").
-    // It fails the second: no CAP_SYS_ADMIN in its own user namespace. So it
-    // joins the target's user namespace first, which makes that namespace
-    // its own, with every capability in it. A namespace file names one
-    // namespace, so that is a setns(2) call of its own, before the UTS one.
-    // (Joining a user namespace also needs a single-threaded caller: EINVAL
-    // otherwise, as does "joining" the user namespace we are already in.)
-    if userns::has_cap_sys_admin() {
-        say!(
-            "process {me} (joiner): CAP_SYS_ADMIN here: join the UTS namespace directly"
-        );
-    } else if target_user == user_before {
-        say!(
-            "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in our own user \
-             namespace: try the UTS namespace directly"
-        );
-    } else {
-        say!(
-            "process {me} (joiner): no CAP_SYS_ADMIN, and process {pid} is in another user \
-             namespace: join that first"
-        );
-        setns(&user_fd, CloneFlags::CLONE_NEWUSER).call(|| {
-            format!("setns(fd of \"/proc/{pid}/ns/user\", CLONE_NEWUSER)")
-        })?;
-        let user_after = NsId::current("user")?;
-        ns::ensure_joined(target_user, user_after)?;
-        say!("process {me} (joiner): setns(user_fd, CLONE_NEWUSER) -> {user_after}");
-    }
-    // ANCHOR_END: pid_user
-
-    // ANCHOR: pid_setns
-    setns(&uts_fd, CloneFlags::CLONE_NEWUTS)
-        .call(|| format!("setns(fd of \"/proc/{pid}/ns/uts\", CLONE_NEWUTS)"))?;
-    let uts_after = NsId::current("uts")?;
-    ns::ensure_joined(target_uts, uts_after)?;
-    say!(
-        "process {me} (joiner): setns(uts_fd, CLONE_NEWUTS) -> {uts_after}, process {pid}'s; \
-         hostname \"{}\"",
-        ns::hostname()?
-    );
-    // ANCHOR_END: pid_setns
-    Ok(())
-}
-
-/// open(2) `/proc/PID/ns/<ns_type>` read-only, close-on-exec. Reading another
-/// process's namespace files needs ptrace read access to it (namespaces(7):
-/// a PTRACE_MODE_READ_FSCREDS check): EACCES for another user's process, or
-/// for a non-dumpable one of your own.
-fn open_ns(pid: Pid, ns_type: &str) -> Result<OwnedFd> {
-    let path = format!("/proc/{pid}/ns/{ns_type}");
-    match open(
-        path.as_str(),
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => Ok(fd),
-        // No /proc/PID: no process (or thread) has that PID. ENOENT also
-        // comes for a zombie: it has released its namespaces at exit.
-        Err(errno @ (Errno::ENOENT | Errno::ESRCH)) => Err(Error::refused(
-            format!(
-                "no process {pid}: open(\"{path}\", O_RDONLY | O_CLOEXEC) failed: {errno}"
-            ),
-            "check the PID with `ps -p PID`; the process may have exited",
-        )),
-        Err(errno) => Err(Error::sys(
-            format!("open(\"{path}\", O_RDONLY | O_CLOEXEC)"),
-            errno,
-        )),
-    }
 }

@@ -155,7 +155,7 @@ fn pid_unprivileged() {
 
 fn help_exits_0() {
     let out = assert_help(&example(), "Usage: ch05-join-pidfd");
-    assert!(out.contains("no failing call first"), "{out}");
+    assert!(out.contains("in the same call"), "{out}");
 }
 
 fn a_pid_must_be_a_positive_number() {
