@@ -341,6 +341,29 @@ def ch11():
     s.note(["An mqueue mount shows the IPC namespace of",
             "its mounter, at mount(2). The queues die",
             "with ipc:[B]: no IPC_RMID, no mq_unlink."])
+
+
+def ch12():
+    s = Svg("ch12", "A cgroup namespace shows /proc/PID/cgroup from the cgroup the process was in at unshare",
+            "The host's view: process <P1> (parent) in cgroup <start>, process "
+            "<P2> (child) in the child cgroup <start>/ch12.<owner>. After "
+            "unshare(CLONE_NEWCGROUP) in <P2>, <P2> sees its own cgroup as / and "
+            "<P1>'s as /..; moved back to <start> later, it sees itself in /.. "
+            "because the root stays the cgroup it was in at the unshare.")
+    s.heading("The host's view")
+    s.ns_box("<start>", ["0::<start>"],
+             [("process <P1>", "parent", False)], BLUE)
+    s.y += 8
+    s.ns_box("<start>/ch12.<owner>", ["0::<start>/ch12.<owner>"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["process <P2>:", "unshare(CLONE_NEWCGROUP)"])
+    s.heading("What process <P2> reads")
+    s.ns_box("/..", ["/proc/<P1>/cgroup: 0::/.."], [], BLUE)
+    s.y += 8
+    s.ns_box("/  (the namespace's root)", ["/proc/self/cgroup: 0::/"], [], AMBER)
+    s.note(["Moved back to <start> afterwards, process",
+            "<P2> reads 0::/.. for itself: the root",
+            "stays where it was at the unshare."])
     return s
 
 
@@ -378,7 +401,8 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch07-user-namespaces", ch07),
                    ("ch08-pid-namespaces", ch08),
                    ("ch09-mount-propagation", ch09),
-                   ("ch11-ipc-namespaces", ch11)]:
+                   ("ch11-ipc-namespaces", ch11),
+                   ("ch12-cgroupns", ch12)]:
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

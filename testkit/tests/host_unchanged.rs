@@ -75,6 +75,7 @@ fn refused_type(chapter: &str) -> &'static str {
         "ch08-pid-namespaces" => "pid",
         "ch09-mount-propagation" => "mnt",
         "ch11-ipc-namespaces" => "ipc",
+        "ch12-cgroup-namespaces" => "cgroup",
         "ch13-time-namespaces" => "time",
         _ => "uts",
     }

@@ -1,5 +1,6 @@
 //! Undo-on-drop guards for what an example makes on the machine: a temporary
-//! directory ([`TempDir`]) and a mount ([`Mount`]). Each is undone on every
+//! directory ([`TempDir`]), a mount ([`Mount`]) and a cgroup ([`Cgroup`],
+//! emptied into its parent, then removed). Each is undone on every
 //! path: by its explicit method on the story's path (which reports errors),
 //! when dropped on an error path, and when the process is interrupted.
 //!
@@ -11,7 +12,8 @@
 //! stdio. So each guard prepares its path as a C string in advance and
 //! registers it in a static table of atomics; the handler only reads the
 //! table and calls getpid(2), umount2(2), rmdir(2), sigaction(2) and
-//! raise(3). All are in signal-safety(7)'s list but umount2, which is
+//! raise(3), and for a cgroup open(2), read(2), write(2) and close(2) on
+//! buffers on its stack. All are in signal-safety(7)'s list but umount2, which is
 //! Linux's own: in glibc and musl it is the bare system call, with no lock
 //! and no allocation, as safe as rmdir. It acts only when
 //! getpid(2) is the process that registered the entry: a forked child (ch02's
@@ -67,6 +69,8 @@ const FREE: u8 = 0;
 const FILLING: u8 = 1;
 const UNMOUNT: u8 = 2;
 const RMDIR: u8 = 3;
+/// Move every process out of a cgroup into its parent, then rmdir(2) it.
+const CGROUP: u8 = 4;
 
 /// One registered undo: an action, a path (a leaked `CString`) and the PID of
 /// the process it belongs to.
@@ -186,7 +190,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 fn undo_all() {
     // Safety: getpid(2) cannot fail and is async-signal-safe.
     let me = unsafe { libc::getpid() };
-    for action in [UNMOUNT, RMDIR] {
+    for action in [UNMOUNT, CGROUP, RMDIR] {
         for entry in &TABLE {
             if entry.action.load(Ordering::SeqCst) != action
                 || entry.owner.load(Ordering::SeqCst) != me
@@ -203,6 +207,20 @@ fn undo_all() {
             unsafe {
                 match action {
                     UNMOUNT => libc::umount2(path, libc::MNT_DETACH),
+                    // A child may move itself in between the read of
+                    // cgroup.procs and the rmdir (EBUSY then): a few
+                    // rounds catch it; it moves only once.
+                    CGROUP => {
+                        let mut removed = -1;
+                        for _ in 0..4 {
+                            empty_cgroup_raw(path);
+                            removed = libc::rmdir(path);
+                            if removed == 0 {
+                                break;
+                            }
+                        }
+                        removed
+                    }
                     _ => libc::rmdir(path),
                 };
             }
@@ -347,6 +365,165 @@ impl Drop for Mount {
             // below it, even if something still uses it.
             let _ = umount2(&self.target, MntFlags::MNT_DETACH);
             self.entry.take();
+        }
+    }
+}
+
+/// A cgroup this process made (a directory in a cgroup2 hierarchy),
+/// removed on every path: first every process in it is moved to its parent
+/// (a cgroup with processes cannot be removed: rmdir(2) gives EBUSY,
+/// cgroups(7), "Creating cgroups and moving processes"), then rmdir(2).
+/// Named like a [`TempDir`], `<stem>.<pid namespace>.<pid>.<start>.XXXXXX`,
+/// so that a later run removes one a SIGKILL left.
+#[derive(Debug)]
+pub struct Cgroup {
+    path: PathBuf,
+    template: PathBuf,
+    entry: Option<Registered>,
+}
+
+impl Cgroup {
+    /// Remove the cgroups that dead runs of `stem` left in the cgroup
+    /// directory `parent` (see [`owner::left_by_the_gone`]), then
+    /// mkdtemp(3) `parent/<stem>.<owner>.XXXXXX`: a mkdir(2) in a cgroup
+    /// filesystem makes a child cgroup.
+    pub fn new(parent: &Path, stem: &str) -> Result<Cgroup> {
+        let me = Owner::me()?;
+        remove_dead_cgroups(parent, stem);
+        let template = me.template(parent, stem);
+        with_signals_blocked(|| {
+            let path = mkdtemp(&template)
+                .call(|| format!("mkdtemp(\"{}\")", template.display()))?;
+            match register(CGROUP, &path) {
+                Ok(entry) => Ok(Cgroup {
+                    path,
+                    template,
+                    entry: Some(entry),
+                }),
+                Err(err) => {
+                    let _ = fs::remove_dir(&path);
+                    Err(err)
+                }
+            }
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The template it was made from, for output that names the call.
+    pub fn template(&self) -> &Path {
+        &self.template
+    }
+
+    /// Move what is left in it to its parent, then rmdir(2), with errors.
+    pub fn remove(mut self) -> Result<()> {
+        let emptied = empty_cgroup(&self.path);
+        let removed = fs::remove_dir(&self.path)
+            .call(|| format!("rmdir(\"{}\")", self.path.display()));
+        self.entry.take();
+        emptied.and(removed)
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        if self.entry.is_some() {
+            let _ = empty_cgroup(&self.path);
+            let _ = fs::remove_dir(&self.path);
+            self.entry.take();
+        }
+    }
+}
+
+/// Move every process listed in `dir/cgroup.procs` into the parent cgroup,
+/// one PID per write(2) (cgroups(7): "one PID at a time").
+pub fn empty_cgroup(dir: &Path) -> Result<()> {
+    let procs = dir.join("cgroup.procs");
+    let listed = fs::read_to_string(&procs)
+        .call(|| format!("read(fd of \"{}\")", procs.display()))?;
+    let parent = dir.parent().unwrap_or(dir).join("cgroup.procs");
+    for pid in listed.split_whitespace() {
+        // One open per write: a failed write leaves nothing half done.
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .open(&parent)
+            .and_then(|mut f| f.write_all(pid.as_bytes()));
+        match written {
+            // ESRCH: it exited since the read.
+            Err(err) if err.raw_os_error() == Some(libc::ESRCH) => {}
+            other => other.call(|| {
+                format!("write(fd of \"{}\", \"{pid}\")", parent.display())
+            })?,
+        }
+    }
+    Ok(())
+}
+
+/// [`empty_cgroup`] for the signal handler: only open(2), read(2), write(2)
+/// and close(2), all async-signal-safe (signal-safety(7)), on buffers on the
+/// stack.
+///
+/// # Safety
+/// `dir` is a NUL-terminated path.
+unsafe fn empty_cgroup_raw(dir: *const c_char) {
+    const PROCS: &[u8] = b"/cgroup.procs\0";
+    // Safety: the caller's NUL-terminated string.
+    let dir = unsafe { std::ffi::CStr::from_ptr(dir) }.to_bytes();
+    let mut own = [0u8; 4096];
+    let mut parent = [0u8; 4096];
+    let Some(slash) = dir.iter().rposition(|b| *b == b'/') else {
+        return;
+    };
+    if dir.len() + PROCS.len() > own.len() || slash == 0 {
+        return;
+    }
+    own[..dir.len()].copy_from_slice(dir);
+    own[dir.len()..dir.len() + PROCS.len()].copy_from_slice(PROCS);
+    parent[..slash].copy_from_slice(&dir[..slash]);
+    parent[slash..slash + PROCS.len()].copy_from_slice(PROCS);
+    let mut pids = [0u8; 4096];
+    // Safety: NUL-terminated paths and buffers of the sizes given, on this
+    // stack; each fd is closed once.
+    unsafe {
+        let fd = libc::open(own.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return;
+        }
+        let len = libc::read(fd, pids.as_mut_ptr().cast(), pids.len());
+        libc::close(fd);
+        if len <= 0 {
+            return;
+        }
+        let out =
+            libc::open(parent.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if out < 0 {
+            return;
+        }
+        for pid in pids[..len as usize].split(|b| *b == b'\n') {
+            if !pid.is_empty() {
+                libc::write(out, pid.as_ptr().cast(), pid.len());
+            }
+        }
+        libc::close(out);
+    }
+}
+
+/// Remove the cgroups that dead runs of `stem` left in `parent`: move any
+/// process still in one to `parent`, then rmdir(2); say so on stderr.
+fn remove_dead_cgroups(parent: &Path, stem: &str) {
+    for (path, owner) in owner::left_by_the_gone(parent, stem) {
+        let _ = empty_cgroup(&path);
+        if fs::remove_dir(&path).is_ok() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "process {}: removed cgroup {}, left by process {}, which is gone \
+                 (killed by SIGKILL?)",
+                std::process::id(),
+                path.display(),
+                owner.pid
+            );
         }
     }
 }

@@ -100,6 +100,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = ipc::hint(call, errno, facts) {
         return hint;
     }
+    if let Some(hint) = cgroup::hint(call, errno) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -472,6 +475,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
     }
 }
 
+mod cgroup;
 mod ipc;
 mod pid;
 mod propagation;

@@ -8,6 +8,7 @@
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
 //! - [`hint`]: that "what to do", which `workbook doctor` prints too;
+//! - [`cgroup`]: the cgroup layout, `/proc/PID/cgroup` lines, mount roots;
 //! - [`cleanup`]: temporary directories and mounts undone on every path,
 //!   Ctrl-C and SIGTERM included;
 //! - [`owner`]: names that say which process a directory belongs to, and
@@ -30,6 +31,8 @@ compile_error!(
      setns(2) and pidfd_open(2) are Linux system calls. Use a Linux machine or VM."
 );
 
+#[cfg(target_os = "linux")]
+pub mod cgroup;
 #[cfg(target_os = "linux")]
 pub mod cleanup;
 #[cfg(target_os = "linux")]
