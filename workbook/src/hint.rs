@@ -86,6 +86,9 @@ pub(crate) fn for_errno(errno: Errno) -> String {
 /// says of a refusal its probes meet (so the doctor and an error's hint say
 /// the same), and what the tests call with facts made up.
 pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
+    if let Some(hint) = netlink::for_request(call, errno) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -455,5 +458,6 @@ fn too_old(need: &str, facts: &Facts) -> String {
     }
 }
 
+mod netlink;
 #[cfg(test)]
 mod tests;
