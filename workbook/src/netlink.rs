@@ -550,28 +550,30 @@ pub fn decode(bytes: &[u8]) -> Result<String> {
             Error::refused(format!("the request could not be decoded: {err}"), "")
         })?;
     let header = &message.header;
+    let (name, link) = match &message.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+            ("RTM_NEWLINK", Some(link))
+        }
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::SetLink(link)) => {
+            ("RTM_SETLINK", Some(link))
+        }
+        _ => ("", None),
+    };
     let mut text = format!(
-        "nlmsghdr: nlmsg_len {}, nlmsg_type {}, nlmsg_flags {}\n",
+        "nlmsghdr: nlmsg_len {}, nlmsg_type {name} ({}), nlmsg_flags {}\n",
         header.length,
         header.message_type,
         flag_names(header.flags),
     );
-    if let NetlinkPayload::InnerMessage(inner) = &message.payload {
-        let (name, link) = match inner {
-            RouteNetlinkMessage::NewLink(link) => ("RTM_NEWLINK", Some(link)),
-            RouteNetlinkMessage::SetLink(link) => ("RTM_SETLINK", Some(link)),
-            _ => ("", None),
-        };
-        match link {
-            Some(link) => {
-                text.push_str(&format!(
-                    "{name} ifinfomsg: ifi_index {}\n",
-                    link.header.index
-                ));
-                tree(&link.attributes, 1, &mut text);
-            }
-            None => text.push_str(&format!("{}\n", summary(inner))),
+    match (link, &message.payload) {
+        (Some(link), _) => {
+            text.push_str(&format!("ifinfomsg: ifi_index {}\n", link.header.index));
+            tree(&link.attributes, 1, &mut text);
         }
+        (None, NetlinkPayload::InnerMessage(inner)) => {
+            text.push_str(&format!("{}\n", summary(inner)))
+        }
+        (None, _) => {}
     }
     Ok(text.trim_end().to_owned())
 }

@@ -34,13 +34,13 @@ use workbook::ns::{self, NsId};
 use workbook::{Result, mountinfo, say, userns};
 
 const USAGE: &str = "\
-Usage: ch10-network-namespaces [NAME_A [NAME_B]]
+Usage: ch10-network-namespaces [RED_END [BLUE_END]]
 
-Creates two network namespaces, A and B, shows that a new one has only lo,
-down, then joins them with a veth pair (its ends named NAME_A, default
-\"veth-a\", and NAME_B, default \"veth-b\"), sends one UDP datagram from B
-(10.0.0.2) to A (10.0.0.1) and shows the link counters before and after.
-Last, it persists B the way `ip netns add` does, with a bind mount, in a
+Creates two network namespaces, red and blue, shows that a new one has only lo,
+down, then joins them with a veth pair (its ends named RED_END, default
+\"veth-red\", and BLUE_END, default \"veth-blue\"), sends one UDP datagram from blue
+(10.0.0.2) to red (10.0.0.1) and shows the link counters before and after.
+Last, it persists blue the way `ip netns add` does, with a bind mount, in a
 mount namespace and a directory of its own. Without root it runs in a user
 namespace of its own. The host's links never change.
 
@@ -51,18 +51,18 @@ Read network_namespaces(7), veth(4), rtnetlink(7), ip-netns(8).
 const ADDRESS_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const ADDRESS_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PORT: u16 = 4242;
-const DATAGRAM: &[u8] = b"hello from B";
+const DATAGRAM: &[u8] = b"hello from blue";
 
 fn main() -> ExitCode {
     cli::main(USAGE, lesson)
 }
 
 fn lesson(mut args: Args) -> Result<()> {
-    let name_a = net::link_name(args.next("NAME_A")?, "veth-a")?;
-    let name_b = net::link_name(args.next("NAME_B")?, "veth-b")?;
+    let name_a = net::link_name(args.next("RED_END")?, "veth-red")?;
+    let name_b = net::link_name(args.next("BLUE_END")?, "veth-blue")?;
     args.finish()?;
     if name_a == name_b {
-        return Err(workbook::Error::usage("NAME_A and NAME_B must differ"));
+        return Err(workbook::Error::usage("RED_END and BLUE_END must differ"));
     }
     userns::enter_if_unprivileged()?;
     let me = std::process::id();
@@ -83,27 +83,27 @@ fn lesson(mut args: Args) -> Result<()> {
     let (a_fd, net_a) = net::unshare_net(host_net)?;
     let mut route_a = Route::open()?;
     say!(
-        "process {me}: unshare(CLONE_NEWNET): {host_net} -> {net_a} (A); {}: {}",
+        "process {me}: unshare(CLONE_NEWNET): {host_net} -> {net_a} (red); {}: {}",
         netlink::SOCKET_CALL,
         route_a.netns()?
     );
-    net::show_links("A", &mut route_a)?;
+    net::show_links("red", &mut route_a)?;
     // ANCHOR_END: new_a
 
     // ANCHOR: new_b
-    // A datagram socket made here belongs to A too, for good. It is bound to
-    // 0.0.0.0 (any address of A), so A needs no address yet. Then a second
-    // namespace, B, with a route socket of its own.
+    // A datagram socket made here belongs to red too, for good. It is bound to
+    // 0.0.0.0 (any address of red), so red needs no address yet. Then a second
+    // namespace, blue, with a route socket of its own.
     let to_a = SocketAddrV4::new(ADDRESS_A, PORT);
     let udp_a = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT))
-        .call(|| format!("bind(UDP socket of A, 0.0.0.0:{PORT})"))?;
+        .call(|| format!("bind(UDP socket of red, 0.0.0.0:{PORT})"))?;
     say!(
-        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind(0.0.0.0:{PORT}): a UDP socket of A"
+        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind(0.0.0.0:{PORT}): a UDP socket of red"
     );
     let (b_fd, net_b) = net::unshare_net(net_a)?;
     let mut route_b = Route::open()?;
     say!(
-        "process {me}: unshare(CLONE_NEWNET): {net_a} -> {net_b} (B); a new route socket: {}; \
+        "process {me}: unshare(CLONE_NEWNET): {net_a} -> {net_b} (blue); a new route socket: {}; \
          the first one is still in {}",
         route_b.netns()?,
         route_a.netns()?
@@ -112,7 +112,7 @@ fn lesson(mut args: Args) -> Result<()> {
 
     // ANCHOR: veth
     // One request creates both ends, in the namespace of the socket that
-    // sends it: A's, although this process is now in B.
+    // sends it: red's, although this process is now in blue.
     let request = netlink::veth_request(&name_a, &name_b);
     let bytes = netlink::encode(request.clone(), net::CREATE, 1);
     say!(
@@ -121,37 +121,37 @@ fn lesson(mut args: Args) -> Result<()> {
         net::indent(&netlink::decode(&bytes)?)
     );
     route_a.change(request)?;
-    net::show_links("A", &mut route_a)?;
+    net::show_links("red", &mut route_a)?;
     // ANCHOR_END: veth
 
     // ANCHOR: move
-    // IFLA_NET_NS_FD moves the end NAME_B into B: it vanishes from A.
+    // IFLA_NET_NS_FD moves the end BLUE_END into blue: it vanishes from red.
     let index_b = route_a.link(&name_b)?.index;
     route_a.change(netlink::move_request(index_b, b_fd.as_fd()))?;
     say!(
-        "process {me}: RTM_SETLINK(ifi_index {index_b}, IFLA_NET_NS_FD fd of {net_b}) on A's socket"
+        "process {me}: RTM_SETLINK(ifi_index {index_b}, IFLA_NET_NS_FD fd of {net_b}) on red's socket"
     );
-    net::show_links("A", &mut route_a)?;
-    net::show_links("B", &mut route_b)?;
+    net::show_links("red", &mut route_a)?;
+    net::show_links("blue", &mut route_b)?;
     // ANCHOR_END: move
 
     // ANCHOR: address
     // An address on each end (RTM_NEWADDR), each on its namespace's socket,
-    // then up: A's end first, which has no carrier (no LOWER_UP) while B's
-    // is down; then B's, and both ends have carrier.
+    // then up: red's end first, which has no carrier (no LOWER_UP) while blue's
+    // is down; then blue's, and both ends have carrier.
     let index_a = route_a.link(&name_a)?.index;
     let index_b = route_b.link(&name_b)?.index;
     route_a.change(netlink::address_request(index_a, ADDRESS_A, 30))?;
     route_b.change(netlink::address_request(index_b, ADDRESS_B, 30))?;
     say!(
-        "process {me}: RTM_NEWADDR {ADDRESS_A}/30 on {name_a} (A), {ADDRESS_B}/30 on \
-         {name_b} (B)"
+        "process {me}: RTM_NEWADDR {ADDRESS_A}/30 on {name_a} (red), {ADDRESS_B}/30 on \
+         {name_b} (blue)"
     );
     route_a.set_up(&name_a)?;
-    net::show_link("A", &route_a.link(&name_a)?);
+    net::show_link("red", &route_a.link(&name_a)?);
     route_b.set_up(&name_b)?;
-    net::show_link("B", &route_b.link(&name_b)?);
-    net::show_link("A", &route_a.link(&name_a)?);
+    net::show_link("blue", &route_b.link(&name_b)?);
+    net::show_link("red", &route_a.link(&name_a)?);
     // The kernel finishes bringing a link up in the background (its carrier,
     // its queue): wait for its word, operstate UP, on both ends.
     route_a.wait_until_running(&name_a)?;
@@ -163,40 +163,44 @@ fn lesson(mut args: Args) -> Result<()> {
 
     // ANCHOR: datagram
     // The counters, from RTM_GETLINK (IFLA_STATS64), before and after one
-    // datagram from B to A. A's socket was made in A, B's is made now, in B.
+    // datagram from blue to red. Red's socket was made in red, blue's is made
+    // now, in blue.
     let before = (route_a.link(&name_a)?, route_b.link(&name_b)?);
     let udp_b = UdpSocket::bind(SocketAddrV4::new(ADDRESS_B, PORT))
-        .call(|| format!("bind(UDP socket of B, {ADDRESS_B}:{PORT})"))?;
+        .call(|| format!("bind(UDP socket of blue, {ADDRESS_B}:{PORT})"))?;
     udp_b.send_to(DATAGRAM, to_a).call(|| {
-        format!("sendto(UDP socket of B, {} bytes, {to_a})", DATAGRAM.len())
+        format!(
+            "sendto(UDP socket of blue, {} bytes, {to_a})",
+            DATAGRAM.len()
+        )
     })?;
     let (payload, from) = net::receive(&udp_a)?;
     say!(
         "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind({ADDRESS_B}:{PORT}): a UDP socket \
-         of B;\n  sendto(UDP socket of B, {payload:?}, {to_a});\n  recvfrom(UDP socket of A) -> \
+         of blue;\n  sendto(UDP socket of blue, {payload:?}, {to_a});\n  recvfrom(UDP socket of red) -> \
          {payload:?} from {from}"
     );
     let after = (route_a.link(&name_a)?, route_b.link(&name_b)?);
-    net::show_counters("A", &before.0, &after.0);
-    net::show_counters("B", &before.1, &after.1);
+    net::show_counters("red", &before.0, &after.0);
+    net::show_counters("blue", &before.1, &after.1);
     // ANCHOR_END: datagram
 
     // ANCHOR: persist
-    // Last, B persisted with a bind mount, then every fd and socket of B
+    // Last, blue persisted with a bind mount, then every fd and socket of blue
     // closed: the namespace, its link and its counters stay.
     drop((route_b, udp_b));
     persist::persist(b_fd, net_b, &name_b, a_fd.as_fd())?;
     // ANCHOR_END: persist
 
     // ANCHOR: freed
-    // Nothing refers to B now: the kernel frees it, in the background, and
+    // Nothing refers to blue now: the kernel frees it, in the background, and
     // destroys its veth end, and the peer with it (network_namespaces(7)).
     route_a.wait_until_gone(&name_a)?;
     say!(
-        "process {me}: RTNLGRP_LINK on A's socket: {name_a} is gone, destroyed with B; \
+        "process {me}: RTNLGRP_LINK on red's socket: {name_a} is gone, destroyed with blue; \
          the host's {host_net} was never touched"
     );
-    net::show_links("A", &mut route_a)?;
+    net::show_links("red", &mut route_a)?;
     drop(udp_a);
     Ok(())
     // ANCHOR_END: freed

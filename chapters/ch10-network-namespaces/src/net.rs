@@ -76,7 +76,7 @@ pub fn show_links(label: &str, route: &mut Route) -> Result<()> {
     Ok(())
 }
 
-/// `    A: 2: veth-a <BROADCAST,MULTICAST,UP> up, no carrier`.
+/// `    red: 3: veth-red <BROADCAST,MULTICAST,UP> up, no carrier`.
 pub fn show_link(label: &str, link: &Link) {
     let state = match (link.is_up(), link.flags.contains(LOWER_UP)) {
         (false, _) => "down",
@@ -112,12 +112,12 @@ pub fn receive(socket: &UdpSocket) -> Result<(String, SocketAddr)> {
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
         .call(|| {
-            "setsockopt(UDP socket of A, SOL_SOCKET, SO_RCVTIMEO, 5 s)".into()
+            "setsockopt(UDP socket of red, SOL_SOCKET, SO_RCVTIMEO, 5 s)".into()
         })?;
     let mut buffer = [0u8; 64];
     let (size, from) = socket
         .recv_from(&mut buffer)
-        .call(|| "recvfrom(UDP socket of A)".into())?;
+        .call(|| "recvfrom(UDP socket of red)".into())?;
     let payload = String::from_utf8_lossy(&buffer[..size]).into_owned();
     Ok((payload, from))
 }

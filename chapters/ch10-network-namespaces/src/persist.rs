@@ -19,8 +19,8 @@ use workbook::{Result, say};
 
 use crate::net;
 
-/// Bind B (the namespace this process is in) onto `<run dir>/netns/ch10-b`,
-/// close `b_fd`, go back to A, then find B again through the file alone.
+/// Bind blue (the namespace this process is in) onto `<run dir>/netns/blue`,
+/// close `b_fd`, go back to red, then find blue again through the file alone.
 pub fn persist(
     b_fd: OwnedFd,
     net_b: NsId,
@@ -45,7 +45,7 @@ pub fn persist(
     })?;
     let run = dir.path().join("netns");
     fs::create_dir(&run).call(|| format!("mkdir(\"{}\", 0777)", run.display()))?;
-    let file = run.join("ch10-b");
+    let file = run.join("blue");
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -77,7 +77,7 @@ pub fn persist(
     })?;
     say!(
         "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  mkdir(\"{}\"), an empty \
-         file \"{}\",\n  {bind_call}: {net_b} is persisted, as by `ip netns add ch10-b`",
+         file \"{}\",\n  {bind_call}: {net_b} is persisted, as by `ip netns add blue`",
         dir.template().display(),
         dir.path().display(),
         run.display(),
@@ -86,19 +86,19 @@ pub fn persist(
     // ANCHOR_END: bind
 
     // ANCHOR: leave
-    // Back to A, and the last fd of B closed: only the bind mount holds B.
+    // Back to red, and the last fd of blue closed: only the bind mount holds blue.
     setns(a_fd, CloneFlags::CLONE_NEWNET)
-        .call(|| "setns(fd of A, CLONE_NEWNET)".into())?;
+        .call(|| "setns(fd of red, CLONE_NEWNET)".into())?;
     drop(b_fd);
     say!(
-        "process {me}: setns(fd of A, CLONE_NEWNET) -> {}, close(fd of B): no process, fd or \
+        "process {me}: setns(fd of red, CLONE_NEWNET) -> {}, close(fd of blue): no process, fd or \
          socket refers to {net_b} now",
         NsId::current("net")?
     );
     // ANCHOR_END: leave
 
     // ANCHOR: rejoin
-    // `ip netns exec ch10-b ...` joins it through the file (ip-netns(8)).
+    // `ip netns exec blue ...` joins it through the file (ip-netns(8)).
     let held = open(&file, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .call(|| format!("open(\"{}\", O_RDONLY | O_CLOEXEC)", file.display()))?;
     setns(&held, CloneFlags::CLONE_NEWNET)
@@ -106,22 +106,22 @@ pub fn persist(
     let now = NsId::current("net")?;
     ns::ensure_joined(net_b, now)?;
     say!(
-        "process {me}: open(\"{}\"), setns(fd, CLONE_NEWNET) -> {now}: B, with its link and \
+        "process {me}: open(\"{}\"), setns(fd, CLONE_NEWNET) -> {now}: blue, with its link and \
          its counters",
         file.display()
     );
     let mut route = Route::open()?;
-    net::show_link("B", &route.link(name_b)?);
+    net::show_link("blue", &route.link(name_b)?);
     let (rx, tx) = route.link(name_b)?.packets();
-    say!("    B: {name_b} rx_packets {rx}, tx_packets {tx}");
+    say!("    blue: {name_b} rx_packets {rx}, tx_packets {tx}");
     drop(route);
     setns(a_fd, CloneFlags::CLONE_NEWNET)
-        .call(|| "setns(fd of A, CLONE_NEWNET)".into())?;
+        .call(|| "setns(fd of red, CLONE_NEWNET)".into())?;
     drop(held);
     // ANCHOR_END: rejoin
 
     // ANCHOR: remove
-    // `ip netns delete`: unmount and unlink. B's last reference is gone.
+    // `ip netns delete`: unmount and unlink. Blue's last reference is gone.
     bind.unmount()?;
     fs::remove_file(&file).call(|| format!("unlink(\"{}\")", file.display()))?;
     fs::remove_dir(&run).call(|| format!("rmdir(\"{}\")", run.display()))?;
