@@ -34,7 +34,5 @@ use workbook::ns::{self, NsId};
 /// Move the calling process into a new network namespace, bring its `lo`
 /// up, and return the namespace's identity.
 pub fn new_netns_with_lo_up() -> Result<NsId> {
-    todo!(
-        "unshare(CLONE_NEWNET), prove it new, then set lo up with a netlink socket made after"
-    )
+    todo!("unshare(CLONE_NEWNET), prove it new, then a route socket: lo up")
 }
