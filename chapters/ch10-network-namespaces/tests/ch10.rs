@@ -162,6 +162,9 @@ fn a_taken_link_name_is_eexist() {
             return;
         };
         let err = ran.failure(1);
+        if args == ["lo"] {
+            insta::assert_snapshot!("eexist", ran.normalized_stderr());
+        }
         let call = line_with(err, "error: RTM_NEWLINK(");
         assert!(call.contains(taken), "{call}");
         assert!(call.ends_with("failed: EEXIST: File exists"), "{call}");
