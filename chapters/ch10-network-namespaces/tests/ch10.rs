@@ -172,7 +172,7 @@ fn a_taken_link_name_is_eexist() {
             err.contains("hint: the kernel answered NLMSG_ERROR"),
             "{err}"
         );
-        assert!(err.contains("already exists"), "{err}");
+        assert!(err.contains("already exists in the socket's"), "{err}");
         assert!(!ran.stdout.contains("RTM_SETLINK"), "{}", ran.stdout);
     }
 }

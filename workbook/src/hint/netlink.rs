@@ -11,18 +11,19 @@ pub(super) fn for_request(call: &str, errno: Errno) -> Option<String> {
     if !request.starts_with("RTM_") {
         return None;
     }
-    let name = call
+    let names: Vec<String> = call
         .split("IFLA_IFNAME \"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next());
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|name| format!("{name:?}"))
+        .collect();
     let sentence = match (request, errno) {
         // rtnetlink(7) and rtnl_newlink (net/core/rtnetlink.c): NLM_F_EXCL
         // with a name already taken in the namespace.
         ("RTM_NEWLINK", Errno::EEXIST) => format!(
-            "the kernel answered NLMSG_ERROR: a link named {} already exists in this network \
-             namespace (every new namespace has \"lo\"), or the peer's name is taken; choose \
-             other names",
-            name.map_or("so".into(), |name| format!("{name:?}"))
+            "the kernel answered NLMSG_ERROR: a link named {} already exists in the socket's \
+             network namespace (every new namespace has \"lo\"); choose other names",
+            names.join(" or ")
         ),
         ("RTM_NEWADDR", Errno::EEXIST) => {
             "the kernel answered NLMSG_ERROR: the link already has this address".into()
