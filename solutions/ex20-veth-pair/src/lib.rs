@@ -55,7 +55,7 @@ pub const THERE_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// namespace) with a veth pair, addressed and up on both ends; return with
 /// the process in its own namespace.
 pub fn connect(peer: BorrowedFd<'_>) -> Result<()> {
-    // STUB: todo!("veth pair here, {THERE} moved to the peer, addresses on both, both up")
+    // STUB: todo!("a veth pair, {THERE} moved to {peer:?}, addresses, both up")
     // BEGIN SOLUTION
     let mut here = Route::open()?;
     here.change(netlink::veth_request(HERE, THERE))?;
