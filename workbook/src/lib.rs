@@ -40,8 +40,6 @@ pub mod hint;
 pub mod machine;
 #[cfg(target_os = "linux")]
 pub mod mountinfo;
-#[cfg(all(target_os = "linux", feature = "netlink"))]
-pub mod netlink;
 pub mod normalize;
 #[cfg(target_os = "linux")]
 pub mod ns;

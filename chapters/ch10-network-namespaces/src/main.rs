@@ -7,7 +7,7 @@
 //! both up, and a datagram sent in one namespace arrives in the other.
 //!
 //! Links are set up with rtnetlink requests (rtnetlink(7)), which the
-//! rust-netlink crates build (`workbook::netlink`). Every socket, netlink or
+//! rust-netlink crates build (`workbook_netlink`). Every socket, netlink or
 //! UDP, belongs to the network namespace of the thread that created it, for
 //! good: this example makes one of each in each namespace while it is there,
 //! then uses them from anywhere.
@@ -29,9 +29,9 @@ use std::process::ExitCode;
 use nix::sched::{CloneFlags, unshare};
 use workbook::cli::{self, Args};
 use workbook::error::Context;
-use workbook::netlink::{self, Route};
 use workbook::ns::{self, NsId};
 use workbook::{Result, mountinfo, say, userns};
+use workbook_netlink::{self as netlink, Route};
 
 const USAGE: &str = "\
 Usage: ch10-network-namespaces [RED_END [BLUE_END]]

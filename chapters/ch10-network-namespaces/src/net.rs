@@ -9,10 +9,10 @@ use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::stat::Mode;
 use workbook::error::Context;
-use workbook::netlink::core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
-use workbook::netlink::{Link, Route};
 use workbook::ns::{self, NsId};
 use workbook::{Error, Result, say};
+use workbook_netlink::core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
+use workbook_netlink::{Link, Route};
 
 /// The flags of a request that creates: fail with EEXIST rather than change
 /// what exists (netlink(7)).
@@ -91,8 +91,8 @@ pub fn show_link(label: &str, link: &Link) {
     );
 }
 
-const LOWER_UP: workbook::netlink::route::link::LinkFlags =
-    workbook::netlink::route::link::LinkFlags::LowerUp;
+const LOWER_UP: workbook_netlink::route::link::LinkFlags =
+    workbook_netlink::route::link::LinkFlags::LowerUp;
 
 /// The counters of one end, before -> after.
 pub fn show_counters(label: &str, before: &Link, after: &Link) {

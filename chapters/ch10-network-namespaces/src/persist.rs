@@ -13,9 +13,9 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use workbook::cleanup::{Mount, TempDir};
 use workbook::error::Context;
-use workbook::netlink::Route;
 use workbook::ns::{self, NsId};
 use workbook::{Result, say};
+use workbook_netlink::Route;
 
 use crate::net;
 

@@ -16,8 +16,8 @@ use std::time::Duration;
 use ex19_lo_up as ex;
 use nix::sched::CloneFlags;
 use testkit::exercise::{self, Case, Outcome, Probe, call, ensure, ns_of};
-use workbook::netlink::Route;
 use workbook::ns::NsId;
+use workbook_netlink::Route;
 
 pub fn main() -> ExitCode {
     exercise::main(

@@ -21,7 +21,7 @@
 //! namespace must be made while the process is in it (setns(2), then back);
 //! and a veth end has a carrier only while both ends are up.
 //!
-//! `workbook::netlink` has the requests: `Route::open()`,
+//! `workbook_netlink` has the requests: `Route::open()`,
 //! `route.change(netlink::veth_request(HERE, THERE))`,
 //! `netlink::move_request(index, peer)`,
 //! `netlink::address_request(index, address, 30)`, `route.set_up(name)`, and
@@ -42,7 +42,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use workbook::Result;
 use workbook::error::Context;
-use workbook::netlink::{self, Route};
+use workbook_netlink::{self as netlink, Route};
 
 /// The end that stays in the caller's namespace.
 pub const HERE: &str = "ex20-here";

@@ -22,8 +22,8 @@ use nix::sys::stat::Mode;
 use testkit::exercise::{
     self, Case, Outcome, Parked, Probe, call, ensure, ns_of, setup,
 };
-use workbook::netlink::Route;
 use workbook::ns::NsId;
+use workbook_netlink::Route;
 
 const PORT: u16 = 4242;
 

@@ -12,7 +12,7 @@
 //! for good: a netlink socket opened before the unshare(2) sets `lo` up in
 //! the namespace the process has left.
 //!
-//! `workbook::netlink::Route` is an rtnetlink socket: `Route::open()` makes
+//! `workbook_netlink::Route` is an rtnetlink socket: `Route::open()` makes
 //! one in the caller's network namespace, `route.set_up("lo")` sends the
 //! RTM_SETLINK request that sets IFF_UP, and its errors name the request
 //! and the errno. Errors come back as `workbook::Error`, never as a panic:
@@ -28,8 +28,8 @@
 use nix::sched::{CloneFlags, unshare};
 use workbook::Result;
 use workbook::error::Context;
-use workbook::netlink::Route;
 use workbook::ns::{self, NsId};
+use workbook_netlink::Route;
 
 /// Move the calling process into a new network namespace, bring its `lo`
 /// up, and return the namespace's identity.

@@ -1,6 +1,6 @@
 //! Hints for an rtnetlink request the kernel answered with NLMSG_ERROR
 //! (netlink(7): the error field holds a negative errno). The request is
-//! named like `RTM_NEWLINK(IFLA_IFNAME "veth-a", ...)` (`workbook::netlink`).
+//! named like `RTM_NEWLINK(IFLA_IFNAME "veth-a", ...)` (`workbook_netlink`).
 
 use nix::errno::Errno;
 
