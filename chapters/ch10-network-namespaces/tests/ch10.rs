@@ -51,8 +51,15 @@ fn counter(line: &str, name: &str) -> (u64, u64) {
     (before, words.next().unwrap().parse().unwrap())
 }
 
+/// The host's default for IPv6 on new links: the example turns IPv6 off in
+/// its own namespaces only.
+fn host_ipv6_default() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/net/ipv6/conf/default/disable_ipv6").ok()
+}
+
 fn story(user: User) {
     let links_before = host_links();
+    let ipv6_before = host_ipv6_default();
     let Some(ran) = example().run(user, &[]) else {
         return;
     };
@@ -138,6 +145,11 @@ fn story(user: User) {
         "{out}"
     );
     assert_eq!(host_links(), links_before, "the host's links changed");
+    assert_eq!(
+        host_ipv6_default(),
+        ipv6_before,
+        "the host's disable_ipv6 changed"
+    );
 }
 
 fn story_as_root() {
