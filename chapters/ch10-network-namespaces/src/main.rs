@@ -98,13 +98,14 @@ fn lesson(mut args: Args) -> Result<()> {
     let udp_a = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT))
         .call(|| format!("bind(UDP socket of red, 0.0.0.0:{PORT})"))?;
     say!(
-        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind(0.0.0.0:{PORT}): a UDP socket of red"
+        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind(0.0.0.0:{PORT}): \
+         a UDP socket of red"
     );
     let (b_fd, net_b) = net::unshare_net(net_a)?;
     let mut route_b = Route::open()?;
     say!(
-        "process {me}: unshare(CLONE_NEWNET): {net_a} -> {net_b} (blue); a new route socket: {}; \
-         the first one is still in {}",
+        "process {me}: unshare(CLONE_NEWNET): {net_a} -> {net_b} (blue); \
+         a new route socket: {}; the first one is still in {}",
         route_b.netns()?,
         route_a.netns()?
     );
@@ -129,7 +130,8 @@ fn lesson(mut args: Args) -> Result<()> {
     let index_b = route_a.link(&name_b)?.index;
     route_a.change(netlink::move_request(index_b, b_fd.as_fd()))?;
     say!(
-        "process {me}: RTM_SETLINK(ifi_index {index_b}, IFLA_NET_NS_FD fd of {net_b}) on red's socket"
+        "process {me}: RTM_SETLINK(ifi_index {index_b}, IFLA_NET_NS_FD fd of \
+         {net_b}) on red's socket"
     );
     net::show_links("red", &mut route_a)?;
     net::show_links("blue", &mut route_b)?;
@@ -176,9 +178,10 @@ fn lesson(mut args: Args) -> Result<()> {
     })?;
     let (payload, from) = net::receive(&udp_a)?;
     say!(
-        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind({ADDRESS_B}:{PORT}): a UDP socket \
-         of blue;\n  sendto(UDP socket of blue, {payload:?}, {to_a});\n  recvfrom(UDP socket of red) -> \
-         {payload:?} from {from}"
+        "process {me}: socket(AF_INET, SOCK_DGRAM, 0), bind({ADDRESS_B}:{PORT}): \
+         a UDP socket of blue;\n  sendto(UDP socket of blue, {sent:?}, {to_a});\n  \
+         recvfrom(UDP socket of red) -> {payload:?} from {from}",
+        sent = String::from_utf8_lossy(DATAGRAM)
     );
     let after = (route_a.link(&name_a)?, route_b.link(&name_b)?);
     net::show_counters("red", &before.0, &after.0);

@@ -49,7 +49,8 @@ pub fn unshare_net(before: NsId) -> Result<(OwnedFd, NsId)> {
     ns::ensure_new(before, now)?;
     // /proc/sys/net shows the opener's network namespace: this writes the
     // new namespace's default, which its new links copy (the kernel's
-    // Documentation/networking/ip-sysctl.rst, "disable_ipv6"). A kernel without IPv6 has no file: nothing to turn off.
+    // Documentation/networking/ip-sysctl.rst, "disable_ipv6"). A kernel
+    // without IPv6 has no file: nothing to turn off.
     let sysctl = "/proc/sys/net/ipv6/conf/default/disable_ipv6";
     match std::fs::write(sysctl, "1") {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
