@@ -215,14 +215,16 @@ impl Route {
         let up = |link: Option<&Link>| {
             link.is_some_and(|link| link.operstate == Some(State::Up))
         };
-        self.wait_for(name, up, "reach operstate UP")?;
+        self.wait_for(name, up, "reach operstate UP", 5)?;
         self.link(name)
     }
 
     /// Wait until the link called `name` is gone from the socket's namespace
     /// (destroyed, or moved away), the same way as [`Route::wait_until_running`].
     pub fn wait_until_gone(&mut self, name: &str) -> Result<()> {
-        self.wait_for(name, |link| link.is_none(), "disappear")
+        // A namespace is freed by a kernel worker (cleanup_net), batched:
+        // longer than a link coming up, longer still on a busy machine.
+        self.wait_for(name, |link| link.is_none(), "disappear", 20)
     }
 
     fn wait_for(
@@ -230,6 +232,7 @@ impl Route {
         name: &str,
         done: impl Fn(Option<&Link>) -> bool,
         what: &str,
+        seconds: libc::time_t,
     ) -> Result<()> {
         self.socket.add_membership(RTNLGRP_LINK).map_err(|err| {
             Error::io(
@@ -237,7 +240,7 @@ impl Route {
                 &err,
             )
         })?;
-        set_receive_timeout(self.socket.as_raw_fd(), 5)?;
+        set_receive_timeout(self.socket.as_raw_fd(), seconds)?;
         loop {
             // A notification that comes during the dump sets `notified`: then
             // dump again rather than wait for one that has already come.
@@ -252,9 +255,18 @@ impl Route {
                     Ok(_) => {}
                     Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
                         return Err(Error::refused(
-                            format!("link {name:?} did not {what} within 5 s"),
-                            "a veth end has a carrier only while both ends are up \
-                             (ip link set NAME up, on each side)",
+                            format!(
+                                "link {name:?} did not {what} within {seconds} s"
+                            ),
+                            match what.contains("UP") {
+                                true => {
+                                    "a veth end has a carrier only while both ends are \
+                                     up (ip link set NAME up, on each side)"
+                                }
+                                false => {
+                                    "the machine may be very busy; run it again"
+                                }
+                            },
                         ));
                     }
                     Err(err) => {
