@@ -316,6 +316,39 @@ def ch09():
                                   "no way back to the old root"], [], GREY)
 
 
+def ch10():
+    s = Svg("ch10", "Two network namespaces joined by a veth pair",
+            "net:[B] (red) and net:[C] (blue) are new network namespaces, each "
+            "with lo, down. One RTM_NEWLINK on red's socket creates veth-red "
+            "and veth-blue in red; RTM_SETLINK with IFLA_NET_NS_FD moves "
+            "veth-blue into blue. With 10.0.0.1/30 on veth-red and 10.0.0.2/30 "
+            "on veth-blue, both up, a UDP datagram from blue's socket reaches "
+            "red's. A bind mount of blue's nsfs file keeps it while nothing "
+            "else does; once unmounted, the kernel frees blue and destroys "
+            "both veth ends.")
+    s.heading("1. Two new namespaces: lo only, down")
+    s.ns_box("net:[B] red", ["1: lo <LOOPBACK> down"], [], BLUE)
+    s.y += 8
+    s.ns_box("net:[C] blue", ["1: lo <LOOPBACK> down"], [], AMBER)
+    s.step(["RTM_NEWLINK on red's socket:", "veth-red + peer veth-blue"])
+    s.step(["RTM_SETLINK(veth-blue,", "  IFLA_NET_NS_FD fd of blue)"])
+    s.heading("2. One cable, an end in each")
+    s.ns_box("net:[B] red", ["3: veth-red 10.0.0.1/30 UP",
+                             "UDP socket 0.0.0.0:4242"], [], BLUE)
+    s.note(['    ↕ "hello from blue"', "      (after one ARP exchange)"],
+           mono=True)
+    s.ns_box("net:[C] blue", ["2: veth-blue 10.0.0.2/30 UP",
+                              "UDP socket 10.0.0.2:4242",
+                              "bind-mounted on $TMP/.../netns/blue"],
+             [], AMBER)
+    s.heading("3. Unmounted: blue is freed")
+    s.ns_box("net:[C] blue", ["freed: veth-blue destroyed,",
+                              "and veth-red with it"], [], GREY,
+             faint_box=True)
+    s.note(["Every socket stays in the namespace it was",
+            "made in; the host's links never change."])
+
+
 def ch11():
     s = Svg("ch11", "IPC namespaces: a queue the old namespace cannot find",
             "Process <P1> leaves ipc:[A] for a new ipc:[B] with "
@@ -401,8 +434,9 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch07-user-namespaces", ch07),
                    ("ch08-pid-namespaces", ch08),
                    ("ch09-mount-propagation", ch09),
+                   ("ch10-veth-pair", ch10),
                    ("ch11-ipc-namespaces", ch11),
-                   ("ch12-cgroupns", ch12)]:
+                   ("ch12-cgroupns", ch12),
                    ("ch13-time-namespaces", ch13)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -88,6 +88,9 @@ pub(crate) fn for_errno(errno: Errno) -> String {
 /// says of a refusal its probes meet (so the doctor and an error's hint say
 /// the same), and what the tests call with facts made up.
 pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
+    if let Some(hint) = netlink::for_request(call, errno) {
+        return hint;
+    }
     if let Some(hint) = userns::for_call(call, errno) {
         return hint;
     }
@@ -477,6 +480,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
 
 mod cgroup;
 mod ipc;
+mod netlink;
 mod pid;
 mod propagation;
 mod time;
