@@ -74,6 +74,7 @@ fn refused_type(chapter: &str) -> &'static str {
     match chapter {
         "ch08-pid-namespaces" => "pid",
         "ch09-mount-propagation" => "mnt",
+        "ch10-network-namespaces" => "net",
         "ch11-ipc-namespaces" => "ipc",
         "ch12-cgroup-namespaces" => "cgroup",
         "ch13-time-namespaces" => "time",
