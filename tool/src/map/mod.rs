@@ -13,6 +13,8 @@
 
 pub mod parse;
 pub mod svg;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 use std::io::Read;

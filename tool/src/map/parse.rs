@@ -472,14 +472,22 @@ impl Parser {
         // One event per process per line.
         let mut order: Vec<usize> = Vec::new();
         let mut changes: BTreeMap<usize, (Via, Vec<Change>)> = BTreeMap::new();
+        // Types a call on this line moved: a later `still in` of the same
+        // line is about something else (`the first one is still in
+        // net:[B]`: a socket).
+        let mut called: Vec<(usize, String)> = Vec::new();
         for (process, ns, via) in found {
             if !order.contains(&process) {
                 order.push(process);
+            }
+            if via == Via::Seen && called.contains(&(process, ns.kind.clone())) {
+                continue;
             }
             let (best, list) =
                 changes.entry(process).or_insert((Via::Seen, Vec::new()));
             if via != Via::Seen {
                 *best = via;
+                called.push((process, ns.kind.clone()));
             }
             match list.iter_mut().find(|c| c.new.kind == ns.kind) {
                 Some(c) if c.new != ns => {
