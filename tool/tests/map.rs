@@ -46,7 +46,7 @@ fn mapped(user: User) {
     };
     let mut child = prepared
         .command
-        .args(&args)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
