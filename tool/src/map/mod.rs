@@ -64,7 +64,8 @@ pub fn book_svg(root: &Path, chapter: &str) -> PathBuf {
 pub fn book_map(chapter: &str, snapshot: &str) -> String {
     let map = parse::parse(parse::snapshot_body(snapshot));
     let id = format!("map-{}", chapter.split('-').next().unwrap_or(chapter));
-    svg::render(&map, &id, &format!("The map of a run of {chapter}"))
+    let title = format!("The map of a run of {chapter}");
+    svg::render(&map, &id, &title, chapter)
 }
 
 pub fn map(root: &Path, args: &[&str]) -> Outcome {
@@ -123,8 +124,8 @@ pub fn map(root: &Path, args: &[&str]) -> Outcome {
     let map = parse::parse(&story);
     workbook::say::text(&text(&map, &title));
     if let Some(file) = svg_file {
-        let drawn =
-            svg::render(&map, "map", &format!("The map of a run of {title}"));
+        let heading = format!("The map of a run of {title}");
+        let drawn = svg::render(&map, "map", &heading, &title);
         if let Err(e) = std::fs::write(&file, drawn) {
             eprintln!(
                 "error: write(\"{}\") failed: {e}\n  hint: give --svg a file in a directory you can write",

@@ -100,8 +100,9 @@ fn fit(s: &str, max: usize) -> String {
 }
 
 /// The SVG of `map`; `id` prefixes its element ids (unique in the book),
-/// `title` is its title.
-pub fn render(map: &Map, id: &str, title: &str) -> String {
+/// `title` is its title for a screen reader, `heading` the one drawn (short:
+/// the chapter's name).
+pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
     let lanes = map.placed();
     let n = lanes.len().max(1);
     let lane_w = (W - LEFT - 10) as f64 / n as f64;
@@ -122,7 +123,7 @@ pub fn render(map: &Map, id: &str, title: &str) -> String {
     svg.text(
         10.0,
         y,
-        title,
+        &fit(heading, 38),
         Style {
             size: 16,
             bold: true,

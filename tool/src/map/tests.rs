@@ -112,8 +112,8 @@ fn every_snapshot_reads_and_draws() {
             placed_somewhere += 1;
         }
         let _ = super::text(&map, "x");
-        let drawn = svg::render(&map, "t", "t");
-        assert_eq!(drawn, svg::render(&map, "t", "t"), "not deterministic");
+        let drawn = svg::render(&map, "t", "t", "t");
+        assert_eq!(drawn, svg::render(&map, "t", "t", "t"), "not deterministic");
         assert!(drawn.starts_with("<svg ") && drawn.ends_with("</svg>\n"));
         assert!(!drawn.lines().any(|l| l.trim().is_empty()), "blank line");
         assert_eq!(
