@@ -237,8 +237,11 @@ pub fn text(map: &Map, title: &str) -> String {
                 false => format!("\n  {:width$} ", ""),
             };
             first = false;
-            let _ =
-                write!(out, "{lead} {} (line {}{how})", moved.join(", "), e.line);
+            let lines = match e.last_line > e.line {
+                true => format!("lines {}-{}", e.line, e.last_line),
+                false => format!("line {}", e.line),
+            };
+            let _ = write!(out, "{lead} {} ({lines}{how})", moved.join(", "));
         }
         out.push('\n');
     }

@@ -90,6 +90,9 @@ pub struct Change {
 pub struct Event {
     /// 1-based, in the story as printed (a snapshot's body).
     pub line: usize,
+    /// The last line of a run of lines that each showed one more type (a
+    /// table), else `line`.
+    pub last_line: usize,
     pub process: usize,
     pub via: Via,
     pub changes: Vec<Change>,
@@ -183,9 +186,26 @@ struct Parser {
     state: Vec<BTreeMap<String, Ns>>,
     /// The subject of the last unindented line, for indented ones.
     subject: Option<usize>,
+    /// The number of the last unindented line: the indented ones after it
+    /// are its block (a table).
+    block: usize,
 }
 
-/// A process named in a line, at a byte offset.
+/// What every clause of a line shares.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    text: &'a str,
+    /// The line's process: its own, or the last unindented line's.
+    subject: usize,
+    /// Where the text after `process <P1> (role): ` begins; 0 when the line
+    /// does not begin with its process.
+    body_at: usize,
+    indented: bool,
+    /// Where `NSpid: ` is, in a line that lists one.
+    nspid: Option<usize>,
+}
+
+/// A process named in a line.
 #[derive(Debug)]
 enum Mention {
     /// `process <P2> (witness)`: the label and the role, if named.
@@ -270,18 +290,25 @@ impl Parser {
             }
         };
         self.subject = subject;
+        if !indented {
+            self.block = number;
+        }
         let Some(subject) = subject else { return };
         let mut found: Vec<(usize, Ns, Via)> = Vec::new();
-        let nspid = line.find("NSpid: ");
+        let ctx = Line {
+            text: line,
+            subject,
+            body_at,
+            indented,
+            nspid: line.find("NSpid: "),
+        };
         let mut clause_start = 0;
         for clause in line.split_inclusive(';') {
             let start = clause_start;
             clause_start += clause.len();
-            self.clause(
-                line, start, clause, subject, body_at, indented, nspid, &mut found,
-            );
+            self.clause(&ctx, start, clause, &mut found);
         }
-        if nspid.is_some() {
+        if ctx.nspid.is_some() {
             // The innermost PID namespace only: the process is in it (and
             // seen from the outer ones).
             let last_pid = found.iter().rposition(|(_, ns, _)| ns.kind == "pid");
@@ -291,19 +318,15 @@ impl Parser {
                 ns.kind != "pid" || Some(i - 1) == last_pid
             });
         }
-        self.record(number, found);
+        self.record(number, found, indented);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The namespaces `clause` (at `start` in the line) puts a process in.
     fn clause(
         &mut self,
-        line: &str,
+        line: &Line<'_>,
         start: usize,
         clause: &str,
-        subject: usize,
-        body_at: usize,
-        indented: bool,
-        nspid: Option<usize>,
         found: &mut Vec<(usize, Ns, Via)>,
     ) {
         let tokens = tokens(clause);
@@ -325,9 +348,7 @@ impl Parser {
             let first = chain[0];
             let lead = &clause[..first.start - first.qualifier];
             let after = &clause[chain[chain.len() - 1].end..];
-            let owner_and_via = self.classify(
-                line, start, lead, after, subject, body_at, indented, nspid, first,
-            );
+            let owner_and_via = self.classify(line, start, lead, after, first);
             let Some((owner, via)) = owner_and_via else {
                 continue;
             };
@@ -346,19 +367,21 @@ impl Parser {
     }
 
     /// Whose namespaces a chain of tokens names, and how it got there.
-    #[allow(clippy::too_many_arguments)]
     fn classify(
         &mut self,
-        line: &str,
+        line: &Line<'_>,
         start: usize,
         lead: &str,
         after: &str,
-        subject: usize,
-        body_at: usize,
-        indented: bool,
-        nspid: Option<usize>,
         first: &Token,
     ) -> Option<(usize, Via)> {
+        let Line {
+            text,
+            subject,
+            body_at,
+            indented,
+            nspid,
+        } = *line;
         let lead_trim = lead.trim_end();
         // `in uts:[A]`, `looks from uts:[A]`.
         let word_before = lead_trim.rsplit(' ').next().unwrap_or("");
@@ -382,7 +405,7 @@ impl Parser {
                     // `NSpid: process <P2> in pid:[A], PID 1 in pid:[B]`.
                     let listed = nspid
                         .filter(|at| *at < start + lead.len())
-                        .and_then(|at| process_label(&line[at + 15..]));
+                        .and_then(|at| process_label(&text[at + 15..]));
                     match listed {
                         Some(label) => {
                             let i = self.process(&label, None);
@@ -468,7 +491,7 @@ impl Parser {
         best.map(|(_, m)| m)
     }
 
-    fn record(&mut self, line: usize, found: Vec<(usize, Ns, Via)>) {
+    fn record(&mut self, line: usize, found: Vec<(usize, Ns, Via)>, indented: bool) {
         // One event per process per line.
         let mut order: Vec<usize> = Vec::new();
         let mut changes: BTreeMap<usize, (Via, Vec<Change>)> = BTreeMap::new();
@@ -517,8 +540,25 @@ impl Parser {
             }
             let mut state: Vec<Ns> = self.state[process].values().cloned().collect();
             state.sort_by_key(|ns| type_rank(&ns.kind));
+            // A table (chapter 1's rows, one type a line): one event.
+            let block = self.block;
+            if let Some(last) = self.map.events.last_mut()
+                && indented
+                && last.line > block
+                && last.process == process
+                && last.via == Via::Seen
+                && via == Via::Seen
+                && list.iter().all(|c| c.old.is_none())
+            {
+                last.changes.extend(list);
+                last.changes.sort_by_key(|c| type_rank(&c.new.kind));
+                last.state = state;
+                last.last_line = line;
+                continue;
+            }
             self.map.events.push(Event {
                 line,
+                last_line: line,
                 process,
                 via,
                 changes: list,

@@ -229,6 +229,10 @@ fn ch01_the_table_rows_are_the_processes_namespaces() {
         assert_eq!(path.len(), 8, "{p}: {path:?}");
         assert!(path.iter().all(|n| n.ends_with(":[A]")), "{path:?}");
     }
+    // One event per table, lines 2 to 11 and 18 to 27.
+    let spans: Vec<(usize, usize)> =
+        map.events.iter().map(|e| (e.line, e.last_line)).collect();
+    assert_eq!(spans, [(2, 11), (18, 27)]);
 }
 
 #[test]
