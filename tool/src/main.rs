@@ -45,8 +45,12 @@ fn main() -> ExitCode {
             workbook::say::text(USAGE);
             return workbook::say::finish(ExitCode::SUCCESS);
         }
+        // Not after `--`: `map ch07 -- --help` is the example's help.
         [command, rest @ ..]
-            if rest.iter().any(|a| matches!(*a, "-h" | "--help")) =>
+            if rest
+                .iter()
+                .take_while(|a| **a != "--")
+                .any(|a| matches!(*a, "-h" | "--help")) =>
         {
             workbook::say::text(usage(command));
             return workbook::say::finish(ExitCode::SUCCESS);

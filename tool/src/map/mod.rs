@@ -123,6 +123,16 @@ pub fn map(root: &Path, args: &[&str]) -> Outcome {
     let story = normalize(&story);
     let map = parse::parse(&story);
     workbook::say::text(&text(&map, &title));
+    if map.events.is_empty() && !story.trim().is_empty() {
+        // `map ch07 -- --help`, or a story cut short: show what it was.
+        workbook::say!("It printed:");
+        for line in story.lines() {
+            match line.is_empty() {
+                true => workbook::say!(""),
+                false => workbook::say!("  {line}"),
+            }
+        }
+    }
     if let Some(file) = svg_file {
         let heading = format!("The map of a run of {title}");
         let drawn = svg::render(&map, "map", &heading, &title);
