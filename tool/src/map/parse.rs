@@ -110,6 +110,14 @@ pub struct Map {
     pub events: Vec<Event>,
 }
 
+/// How the stories name a process: `process <P1>`.
+const PROCESS: &str = "process ";
+/// `/proc/PID/status`'s NSpid, as the stories print it: `NSpid: process
+/// <P2> in pid:[A], PID 1 in pid:[B]`.
+const NSPID_LIST: &str = "NSpid: process ";
+/// The same, read by the process about itself.
+const NSPID_SELF: &str = "/proc/self/status NSpid: process ";
+
 /// The order of types in a map: the user namespace first (it owns the
 /// others), then as namespaces(7) lists them.
 const TYPE_ORDER: &[&str] =
@@ -269,9 +277,9 @@ impl Parser {
                 Some((name, role, end)) => {
                     // `PID 1 (nested): /proc/self/status NSpid: process <P3>`
                     // says which process the line's subject is.
-                    let own = line
-                        .find("/proc/self/status NSpid: process <")
-                        .and_then(|at| process_label(&line[at + 33..]));
+                    let own = line.find(NSPID_SELF).and_then(|at| {
+                        process_label(&line[at + NSPID_SELF.len()..])
+                    });
                     let i = match own {
                         Some(label) => {
                             let i = self.process(&label, None);
@@ -300,7 +308,7 @@ impl Parser {
             subject,
             body_at,
             indented,
-            nspid: line.find("NSpid: "),
+            nspid: line.find(NSPID_LIST),
         };
         let mut clause_start = 0;
         for clause in line.split_inclusive(';') {
@@ -403,9 +411,10 @@ impl Parser {
                 }
                 Some(Mention::Pid(pid)) => {
                     // `NSpid: process <P2> in pid:[A], PID 1 in pid:[B]`.
-                    let listed = nspid
-                        .filter(|at| *at < start + lead.len())
-                        .and_then(|at| process_label(&text[at + 15..]));
+                    let listed =
+                        nspid.filter(|at| *at < start + lead.len()).and_then(|at| {
+                            process_label(&text[at + NSPID_LIST.len()..])
+                        });
                     match listed {
                         Some(label) => {
                             let i = self.process(&label, None);
@@ -461,9 +470,9 @@ impl Parser {
                 best = Some((at, m));
             }
         };
-        for (at, _) in text.match_indices("process <") {
-            if let Some(label) = process_label(&text[at + 8..]) {
-                let after = &text[at + 8 + label.len()..];
+        for (at, _) in text.match_indices(PROCESS) {
+            if let Some(label) = process_label(&text[at + PROCESS.len()..]) {
+                let after = &text[at + PROCESS.len() + label.len()..];
                 let role = after
                     .strip_prefix(" (")
                     .and_then(|r| r.find(')').map(|close| r[..close].to_owned()));
@@ -572,8 +581,8 @@ impl Parser {
 /// name, the role, and where the rest of the line begins (after `: `).
 fn leading_subject(line: &str) -> Option<(String, Option<String>, usize)> {
     let (name, mut at) = if line.starts_with("process <") {
-        let label = process_label(&line[8..])?;
-        let len = 8 + label.len();
+        let label = process_label(&line[PROCESS.len()..])?;
+        let len = PROCESS.len() + label.len();
         (label, len)
     } else if let Some(rest) = line.strip_prefix("PID ") {
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
