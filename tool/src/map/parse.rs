@@ -22,6 +22,13 @@
 //! seen from there). In an `NSpid:` list the process is in the last
 //! (innermost) PID namespace, and `PID 1 in pid:[B]` there names it as seen
 //! from inside, which is how a later `PID 1 (init)` line is known to be it.
+//! Where a call on a line moved a type, a later `still in` of that type on
+//! the same line is about something else (chapter 10's `the first one is
+//! still in net:[B]`: a socket).
+//!
+//! This reads prose: a chapter that says it another way may need a rule
+//! here. `cargo workbook map chNN` shows what it reads; `tests.rs` pins the
+//! reading of the chapters' snapshots.
 
 use std::collections::BTreeMap;
 use std::fmt;
