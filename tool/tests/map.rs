@@ -78,6 +78,11 @@ fn mapped(user: User) {
     // Unprivileged, the story begins with the user namespace it entered;
     // the joiner's own lines are the same.
     assert!(!stdout.contains("uts:[C]"), "{stdout}");
+    assert_eq!(
+        stdout.contains("Not root: the example first entered user:[A]"),
+        user == User::Unprivileged,
+        "{stdout}"
+    );
     let drawn = std::fs::read_to_string(&svg).expect("the SVG was written");
     assert!(
         drawn.starts_with("<svg ") && drawn.contains("setns()"),

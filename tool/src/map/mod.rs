@@ -216,6 +216,12 @@ fn normalize(story: &str) -> String {
 /// who was in it.
 pub fn text(map: &Map, title: &str) -> String {
     let mut out = format!("The map of {title}\n");
+    if let Some(user) = &map.entered {
+        let _ = writeln!(
+            out,
+            "Not root: the example first entered {user}, as its root."
+        );
+    }
     if map.events.is_empty() {
         out.push_str("  the story showed no process in a namespace\n");
         return out;

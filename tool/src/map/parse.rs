@@ -111,6 +111,10 @@ pub struct Event {
 /// The map of one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Map {
+    /// The user namespace a run without root entered before its story
+    /// (`not root (uid 1000): entered a new user namespace user:[A]`): every
+    /// namespace of the map belongs to it.
+    pub entered: Option<Ns>,
     /// Every process the story named, in order of appearance; those never
     /// seen in a namespace too (see [`Map::placed`]).
     pub processes: Vec<Process>,
@@ -124,6 +128,9 @@ const PROCESS: &str = "process ";
 const NSPID_LIST: &str = "NSpid: process ";
 /// The same, read by the process about itself.
 const NSPID_SELF: &str = "/proc/self/status NSpid: process ";
+
+/// How `workbook::userns` says a run without root began.
+const ENTERED: &str = "entered a new user namespace ";
 
 /// The order of types in a map: the user namespace first (it owns the
 /// others), then as namespaces(7) lists them.
@@ -276,6 +283,13 @@ impl Parser {
     }
 
     fn line(&mut self, number: usize, line: &str) {
+        if line.starts_with("not root (")
+            && let Some(at) = line.find(ENTERED)
+            && let Some(token) = tokens(&line[at + ENTERED.len()..]).first()
+            && token.ns.kind == "user"
+        {
+            self.map.entered.get_or_insert(token.ns.clone());
+        }
         let indented = line.starts_with(' ');
         let (subject, body_at) = if indented {
             (self.subject, 0)

@@ -141,6 +141,19 @@ pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
             ..Style::default()
         },
     );
+    if let Some(user) = &map.entered {
+        y += 18;
+        svg.text(
+            10.0,
+            y,
+            &format!("not root: the example first entered {user}"),
+            Style {
+                size: 13,
+                faint: true,
+                ..Style::default()
+            },
+        );
+    }
     // Lane heads.
     y += 28;
     for (lane, &p) in lanes.iter().enumerate() {

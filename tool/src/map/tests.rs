@@ -261,3 +261,12 @@ fn the_books_maps_are_drawn_from_snapshots_that_exist() {
         assert!(drawn.contains(&id), "{chapter}");
     }
 }
+
+#[test]
+fn a_run_without_root_says_which_user_namespace_it_entered() {
+    let map = parse(&story("ch04__unprivileged"));
+    assert_eq!(map.entered, Some(ns("user:[A]")));
+    assert_eq!(path_of(&map, "<P1>"), ["uts:[A]", "uts:[B]"]);
+    assert!(super::text(&map, "x").contains("first entered user:[A], as its root"));
+    assert_eq!(parse(&story("ch04__root")).entered, None);
+}
