@@ -91,9 +91,9 @@ fn descend(ready: &Sender, release: &Receiver) -> Result<()> {
             // start: /proc/sys/user/max_user_namespaces also says ENOSPC.
             Err(Errno::ENOSPC) if levels > 0 && probe.can_unshare()? => {
                 say!(
-                    "process {me}: unshare(CLONE_NEWUSER) -> ENOSPC after {levels} levels, \
-                     though one level below the start can still be made: no user namespace \
-                     below level {DEEPEST}, so this process started at level {}",
+                    "process {me}: unshare(CLONE_NEWUSER) -> ENOSPC after {levels} levels, while a \
+                     probe left at the start still makes one: no user namespace below level \
+                     {DEEPEST}, so this process started at level {}",
                     DEEPEST - levels
                 );
                 break;

@@ -19,6 +19,7 @@ testkit::cases!(
     nest_as_root,
     nest_unprivileged,
     nest_counts_from_where_it_starts,
+    nest_below_a_count_limit_is_an_error,
     root_of_a_small_user_namespace_maps_its_own_ids,
     without_maps_setgid_is_einval,
     user_namespace_limit_reached,
@@ -283,6 +284,33 @@ fn nest_counts_from_where_it_starts() {
     assert!(out.contains("not the initial user namespace"), "{out}");
     assert_eq!(levels(&out), 32, "{out}");
     assert!(out.contains("started at level 1"), "{out}");
+}
+
+/// Started one level down where max_user_namespaces is 5: ENOSPC after 5
+/// levels is the count, not the depth, and the example says no level.
+fn nest_below_a_count_limit_is_an_error() {
+    let Some(prepared) = example().prepare(User::Unprivileged) else {
+        return;
+    };
+    let program = prepared.command.get_program().to_owned();
+    let mut cmd = Command::new("unshare");
+    // The limit of the namespace unshare(1) makes, set by its root: the
+    // host's sysctl is not touched.
+    cmd.args(["--user", "--map-root-user", "sh", "-c"])
+        .arg("echo 5 > /proc/sys/user/max_user_namespaces && exec \"$0\" nest")
+        .arg(&program);
+    if nix::unistd::geteuid().is_root() {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(65534).gid(65534).current_dir("/");
+    }
+    let output = cmd.output().expect("unshare(1) from util-linux");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert_eq!(levels(&out), 5, "{out}");
+    assert!(!out.contains("started at level"), "{out}");
+    assert!(err.contains("unshare(CLONE_NEWUSER) failed: ENOSPC"), "{err}");
+    assert!(err.contains("max_user_namespaces"), "{err}");
 }
 
 /// --no-map: the child has no mapping for 0, and setgid(0) says so.
