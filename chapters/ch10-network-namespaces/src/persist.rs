@@ -76,7 +76,7 @@ pub fn persist(
         .call(|| bind_call.clone())
     })?;
     say!(
-        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  mkdir(\"{}\"), an empty \
+        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  mkdir(\"{}\", 0777), an empty \
          file \"{}\",\n  {bind_call}: {net_b} is persisted, as by `ip netns add blue`",
         dir.template().display(),
         dir.path().display(),
