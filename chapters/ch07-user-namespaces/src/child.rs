@@ -126,10 +126,7 @@ pub(crate) fn story(
             ));
         }
         Err(errno) => {
-            return Err(Error::sys(
-                format!("sethostname(\"{host_name}\")"),
-                errno,
-            ));
+            return Err(Error::sys(format!("sethostname(\"{host_name}\")"), errno));
         }
     }
     // ioctl_ns(2): the owner of the host's UTS namespace is above our user

@@ -188,8 +188,10 @@ fn nest(user: User) {
     // 33 below the initial one (kernel/user_namespace.c; checked on 6.18).
     // Inside a user namespace (a container), as many as the example proved
     // it could make: its level is the suite's, which nothing here can read.
-    let map = std::fs::read_to_string("/proc/self/uid_map").expect("/proc/self/uid_map");
-    let initial = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+    let map =
+        std::fs::read_to_string("/proc/self/uid_map").expect("/proc/self/uid_map");
+    let initial =
+        map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
     let expected = if initial {
         assert!(out.contains("\"0 0 4294967295\", the initial user namespace"));
         assert!(out.contains("started at level 0"), "{out}");
@@ -199,13 +201,21 @@ fn nest(user: User) {
         let level = out
             .split("started at level ")
             .nth(1)
-            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
+            .and_then(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
             .expect("the level it started at");
         assert!((1..=33).contains(&level), "{out}");
         33 - level
     };
     assert_eq!(levels(out), expected, "{out}");
-    assert!(out.contains(&format!("-> ENOSPC after {expected} levels")), "{out}");
+    assert!(
+        out.contains(&format!("-> ENOSPC after {expected} levels")),
+        "{out}"
+    );
     // Every level is new; read from the start, the deepest maps to our uid.
     let users: std::collections::HashSet<_> = out
         .lines()
@@ -269,10 +279,7 @@ fn root_of_a_small_user_namespace_maps_its_own_ids() {
         out.contains("belongs to a user namespace above user:["),
         "{out}"
     );
-    assert!(
-        out.contains("sethostname(\"ch07-child\") -> 0"),
-        "{out}"
-    );
+    assert!(out.contains("sethostname(\"ch07-child\") -> 0"), "{out}");
 }
 
 /// Started one level down, it makes one level fewer and says it started at
@@ -309,7 +316,10 @@ fn nest_below_a_count_limit_is_an_error() {
     assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
     assert_eq!(levels(&out), 5, "{out}");
     assert!(!out.contains("started at level"), "{out}");
-    assert!(err.contains("unshare(CLONE_NEWUSER) failed: ENOSPC"), "{err}");
+    assert!(
+        err.contains("unshare(CLONE_NEWUSER) failed: ENOSPC"),
+        "{err}"
+    );
     assert!(err.contains("max_user_namespaces"), "{err}");
 }
 

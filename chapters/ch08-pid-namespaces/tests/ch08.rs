@@ -51,7 +51,10 @@ fn normalized(out: &str, text: String) -> String {
     let raw = pid(line_with(out, on), "kill(");
     let label = pid(line_with(&text, on), "waitpid(");
     assert!(!raw.is_empty() && label.starts_with("<P"), "{raw} {label}");
-    text.replace(&format!("kill({raw}, SIGKILL)"), &format!("kill({label}, SIGKILL)"))
+    text.replace(
+        &format!("kill({raw}, SIGKILL)"),
+        &format!("kill({label}, SIGKILL)"),
+    )
 }
 
 fn story(user: User) {
@@ -59,7 +62,10 @@ fn story(user: User) {
         return;
     };
     let out = ran.success();
-    insta::assert_snapshot!(user.to_string(), normalized(&ran.stdout, ran.normalized()));
+    insta::assert_snapshot!(
+        user.to_string(),
+        normalized(&ran.stdout, ran.normalized())
+    );
 
     let host = host_ns("pid");
     // unshare(CLONE_NEWPID) moves nobody: the caller stays in the host's.
@@ -107,7 +113,10 @@ fn story(user: User) {
     // Killed from outside: SIGKILL works, the sleeper dies too, and the
     // namespace takes no new process.
     let killed = line_with(out, ", SIGKILL) -> 0; waitpid(");
-    assert!(killed.ends_with(", &status, 0) -> killed by SIGKILL"), "{out}");
+    assert!(
+        killed.ends_with(", &status, 0) -> killed by SIGKILL"),
+        "{out}"
+    );
     assert!(out.contains("it died with PID 1"), "{out}");
     let enomem = line_with(out, "fork() -> ENOMEM");
     assert_eq!(ns_on_line(enomem, "", "pid"), new_ns, "{enomem}");

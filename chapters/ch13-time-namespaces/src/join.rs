@@ -39,7 +39,8 @@ impl Keeper {
         // closed when fork_child returns, so the keeper's exit is our
         // end-of-file, and ours is its.
         let child = process::fork_child(&[&ask, &answer], move || {
-            let (mut ask_rx, mut answer_tx) = (File::from(ask_rx), File::from(answer_tx));
+            let (mut ask_rx, mut answer_tx) =
+                (File::from(ask_rx), File::from(answer_tx));
             let mut byte = [0u8; 1];
             // One answer per byte; end-of-file: the parent is done.
             while ask_rx.read(&mut byte).call(|| "read(pipe)".into())? == 1 {
