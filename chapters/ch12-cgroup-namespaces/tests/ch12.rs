@@ -489,9 +489,11 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
                 .unwrap();
             let pid = Pid::from_raw(child.id() as i32);
             let mut stderr = child.stderr.take().unwrap();
-            let reader = BufReader::new(child.stdout.take().unwrap());
+            // Kept open to the end: a closed stdout would end the example
+            // by SIGPIPE, not by our SIGKILL.
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
             let (mut name, mut guardian) = (None, None);
-            for line in reader.lines() {
+            for line in lines.by_ref() {
                 let line = line.unwrap();
                 if line.contains("no child cgroup") {
                     let _ = child.wait();
@@ -509,7 +511,7 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
                     let at = line.find(" (guardian)").unwrap();
                     let g: i32 =
                         line[..at].rsplit(' ').next().unwrap().parse().unwrap();
-                    guardian = Some((g, pidfd_open(g)));
+                    guardian = Some((g, guardian_pidfd(g, pid.as_raw())));
                 }
                 if line.contains(point) {
                     kill(pid, Signal::SIGSTOP).unwrap();
@@ -519,6 +521,12 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
             let name = name.expect("no child cgroup line");
             let (g, pidfd) = guardian.expect("no guardian line");
             let made = dir.join(&name);
+            let Some(pidfd) = pidfd else {
+                // The guardian had already been released: not mid-story.
+                kill(pid, Signal::SIGCONT).unwrap();
+                child.wait().unwrap();
+                continue;
+            };
             if !made.exists() {
                 // Already removed by the example: not mid-story.
                 kill(pid, Signal::SIGCONT).unwrap();
@@ -529,7 +537,7 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
             kill(pid, Signal::SIGKILL).unwrap();
             wait_exit(&pidfd);
             let status = child.wait().unwrap();
-            assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+            assert_eq!(status.signal(), Some(libc::SIGKILL), "at {point}: {status}");
             let mut errors = String::new();
             stderr.read_to_string(&mut errors).unwrap();
             assert!(
@@ -554,6 +562,7 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
                 "at {point}: left in {}: {left:?}",
                 dir.display()
             );
+            drop(lines);
             caught = true;
             break;
         }
@@ -561,18 +570,29 @@ fn a_sigkill_mid_story_leaves_no_cgroup() {
     }
 }
 
-/// pidfd_open(2): a descriptor that becomes readable when `pid` exits.
-fn pidfd_open(pid: i32) -> std::os::fd::OwnedFd {
+/// pidfd_open(2) of the guardian `pid`, a child of `parent`: a descriptor
+/// that becomes readable when it exits. `None` if it is gone (released by a
+/// run that had already removed its cgroup, and reaped): no such process,
+/// or the PID is now another's, whose parent is not `parent`.
+fn guardian_pidfd(pid: i32, parent: i32) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // Safety: pidfd_open(2) takes a PID and flags, returns a new descriptor.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    assert!(
-        fd >= 0,
-        "pidfd_open({pid}, 0): {}",
-        std::io::Error::last_os_error()
-    );
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ESRCH),
+            "pidfd_open({pid}, 0): {err}"
+        );
+        return None;
+    }
     // Safety: just returned to us, owned by nothing else.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    // Field 4 of /proc/PID/stat, after the command in parentheses.
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ppid = stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?;
+    (ppid == parent.to_string()).then_some(pidfd)
 }
 
 /// Block until the process of `pidfd` has exited (poll(2), POLLIN).
