@@ -15,6 +15,7 @@ mod stats;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sample::{Join, KINDS, Kind, NONE};
 use workbook::{Error, Result, say};
@@ -29,6 +30,10 @@ processes, with util-linux unshare(1) beside it. Median / p99, microseconds.
   --markdown    a Markdown table, as in the book's appendix
 As root: measured as root, then as uid 65534 in a user namespace of its own.
 ";
+
+/// Cells refused so far, in this process: the run fails at the end if any
+/// was, after printing the whole table (CI's smoke run must notice).
+static REFUSED: AtomicUsize = AtomicUsize::new(0);
 
 fn main() -> ExitCode {
     workbook::cli::main(USAGE, |_| run())
@@ -94,13 +99,16 @@ fn run() -> Result<()> {
         "clone3",
         "setns /proc fd",
         "setns pidfd",
-        "teardown",
+        "exit→reap",
+        "reap→gone",
         "unshare(1)",
     ];
     header(&options);
     print_row(&options, &columns.map(String::from));
     if options.markdown {
-        let rule = ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"];
+        let rule = [
+            "---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:",
+        ];
         print_row(&options, &rule.map(String::from));
     }
     // Safety: geteuid cannot fail.
@@ -114,7 +122,14 @@ fn run() -> Result<()> {
         0 => (Some(65534), "65534 (own userns)".to_owned()),
         uid => (None, format!("{uid} (own userns)")),
     };
-    rootless(&options, nobody, &who)
+    rootless(&options, nobody, &who)?;
+    match REFUSED.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        n => Err(Error::refused(
+            format!("{n} cell(s) could not be measured"),
+            "each one's error is above; the table shows the errno and the call",
+        )),
+    }
 }
 
 fn header(options: &Options) {
@@ -152,9 +167,9 @@ fn print_row(options: &Options, cells: &[String]) {
     match options.markdown {
         true => say!("| {} |", cells.join(" | ")),
         false => {
-            let mut line = format!("{:<20}{:<8}", cells[0], cells[1]);
+            let mut line = format!("{:<20}{:<18}", cells[0], cells[1]);
             for cell in &cells[2..] {
-                line.push_str(&format!("{cell:>16}"));
+                line.push_str(&format!("{cell:>15}"));
             }
             say!("{}", line.trim_end());
         }
@@ -163,30 +178,104 @@ fn print_row(options: &Options, cells: &[String]) {
 
 /// Every row, in the current process's user namespace, labelled `who`.
 fn measure_all(options: &Options, who: &str) -> Result<()> {
-    let observer = sample::Observer::new()?;
     let mut kinds = vec![NONE];
     kinds.extend(&options.kinds);
     for kind in kinds {
-        progress(&format!("{who}: {}", kind.name));
-        let cells = [
-            who.to_owned(),
-            kind.name.to_owned(),
-            cell(options.runs, || sample::unshare(kind)),
-            cell(options.runs, || sample::clone3(kind)),
-            joined(options.runs, kind, Join::ProcFd),
-            joined(options.runs, kind, Join::Pidfd),
-            match kind.name {
-                "none" => "-".to_owned(),
-                "net" => match sample::net_teardowns(options.runs) {
-                    Ok(samples) => summary(&samples),
-                    Err(err) => refusal(&err),
-                },
-                _ => cell(options.runs, || sample::teardown(kind, &observer)),
-            },
-            cell(options.runs, || sample::util_linux(kind)),
-        ];
-        print_row(options, &cells);
+        measure_row(options, who, kind, kind.name)?;
     }
+    if options
+        .kinds
+        .iter()
+        .any(|kind| kind.flag == libc::CLONE_NEWNS)
+    {
+        in_child(|| crowded(options, who))?;
+    }
+    Ok(())
+}
+
+/// Extra mounts for the crowded mnt row: copy_mnt_ns copies every mount.
+const EXTRA_MOUNTS: usize = 1000;
+
+/// The mnt row again, from a mount namespace with EXTRA_MOUNTS more mounts:
+/// a private copy of ours (made private first, so nothing propagates to the
+/// host), with tmpfs mounts stacked on /tmp. All of it goes when this child
+/// exits.
+fn crowded(options: &Options, who: &str) -> Result<()> {
+    use nix::mount::{MsFlags, mount};
+    use nix::sched::{CloneFlags, unshare};
+    use workbook::error::Context;
+    unshare(CloneFlags::CLONE_NEWNS).call(|| "unshare(CLONE_NEWNS)".into())?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .call(|| "mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL)".into())?;
+    for _ in 0..EXTRA_MOUNTS {
+        mount(
+            Some("ns-costs"),
+            "/tmp",
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("size=4k"),
+        )
+        .call(|| "mount(\"ns-costs\", \"/tmp\", \"tmpfs\", MS_NOSUID | MS_NODEV | MS_NOEXEC, \"size=4k\")".into())?;
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|text| text.lines().count())
+        .unwrap_or(0);
+    let kind = KINDS
+        .iter()
+        .find(|kind| kind.flag == libc::CLONE_NEWNS)
+        .copied()
+        .unwrap_or(NONE);
+    measure_row(options, who, kind, &format!("mnt, {mounts} mounts"))
+}
+
+fn measure_row(options: &Options, who: &str, kind: Kind, label: &str) -> Result<()> {
+    progress(&format!("{who}: {label}"));
+    let observer = sample::Observer::new()?;
+    let runs = options.runs;
+    let mut exit_to_reap = Vec::with_capacity(runs);
+    let mut reap_to_gone = Vec::with_capacity(runs);
+    let mut teardown_refused = None;
+    for _ in 0..runs {
+        match sample::teardown(kind, &observer) {
+            Ok(one) => {
+                exit_to_reap.push(one.exit_to_reap);
+                reap_to_gone.extend(one.reap_to_gone);
+            }
+            Err(err) => {
+                teardown_refused = Some(refusal(&err));
+                break;
+            }
+        }
+    }
+    if kind.flag == libc::CLONE_NEWNET && teardown_refused.is_none() {
+        reap_to_gone = match sample::net_teardowns(runs) {
+            Ok(samples) => samples,
+            Err(err) => {
+                teardown_refused = Some(refusal(&err));
+                Vec::new()
+            }
+        };
+    }
+    let cells = [
+        who.to_owned(),
+        label.to_owned(),
+        cell(runs, || sample::unshare(kind)),
+        cell(runs, || sample::clone3(kind)),
+        joined(runs, kind, Join::ProcFd),
+        joined(runs, kind, Join::Pidfd),
+        teardown_refused
+            .clone()
+            .unwrap_or_else(|| summary(&exit_to_reap)),
+        teardown_refused.unwrap_or_else(|| summary(&reap_to_gone)),
+        cell(runs, || sample::util_linux(kind)),
+    ];
+    print_row(options, &cells);
     Ok(())
 }
 
@@ -228,6 +317,7 @@ fn summary(samples: &[u64]) -> String {
 /// stderr, so that a table still comes out.
 fn refusal(err: &Error) -> String {
     let _ = writeln!(std::io::stderr(), "{err}");
+    REFUSED.fetch_add(1, Ordering::Relaxed);
     match err {
         Error::Sys { call, errno, .. } => {
             let name = call.split('(').next().unwrap_or("");
@@ -244,6 +334,13 @@ fn progress(what: &str) {
 /// The rootless half: a child that (as root: becomes `uid`) enters a user
 /// namespace of its own, as a learner without root would, then measures.
 fn rootless(options: &Options, uid: Option<u32>, who: &str) -> Result<()> {
+    in_child(|| enter_own_userns(uid).and_then(|()| measure_all(options, who)))
+}
+
+/// Run `body` in a forked child and wait for it: the benchmark itself never
+/// enters a namespace, so nothing it does outlives it. The child fails if
+/// `body` does or if it refused a cell; its error is on stderr already.
+fn in_child(body: impl FnOnce() -> Result<()>) -> Result<()> {
     // Safety: the benchmark is single-threaded; the child only measures,
     // prints and leaves with _exit.
     let pid = unsafe { libc::fork() };
@@ -251,29 +348,39 @@ fn rootless(options: &Options, uid: Option<u32>, who: &str) -> Result<()> {
         return Err(Error::sys("fork()", nix::errno::Errno::last()));
     }
     if pid == 0 {
-        let code =
-            match enter_own_userns(uid).and_then(|()| measure_all(options, who)) {
-                Ok(()) => 0,
-                Err(err) => {
-                    let _ = writeln!(std::io::stderr(), "{err}");
-                    1
-                }
-            };
+        let code = match body() {
+            Ok(()) if REFUSED.load(Ordering::Relaxed) == 0 => 0,
+            Ok(()) => 3,
+            Err(err) => {
+                let _ = writeln!(std::io::stderr(), "{err}");
+                1
+            }
+        };
         let _ = std::io::stdout().flush();
         // Safety: leave without the parent's exit handlers.
         unsafe { libc::_exit(code) };
     }
     let mut status = 0;
-    // Safety: `status` is a valid int to write to.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-        return Err(Error::sys(
-            "waitpid(the rootless half)",
-            nix::errno::Errno::last(),
-        ));
+    loop {
+        // Safety: `status` is a valid int to write to.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return Err(Error::sys(
+                format!("waitpid({pid})"),
+                nix::errno::Errno::last(),
+            ));
+        }
     }
-    match libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-        true => Ok(()),
-        false => Err("the rootless half failed (its error is above)".into()),
+    match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+        (true, 0) => Ok(()),
+        (true, 3) => {
+            REFUSED.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        _ => Err("a measuring child failed (its error is above)".into()),
     }
 }
 

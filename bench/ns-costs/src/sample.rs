@@ -544,7 +544,7 @@ impl Observer {
 /// namespace being gone. A namespace freed within exit(2) itself is gone
 /// at the first try: what remains is the cost of one try. Not for net (see
 /// [`net_teardowns`]).
-pub fn teardown(kind: Kind, observer: &Observer) -> Result<u64> {
+pub fn teardown(kind: Kind, observer: &Observer) -> Result<Teardown> {
     let flags = kind.flag;
     let flag_name = kind.flag_name;
     let up = pipe()?;
@@ -572,6 +572,7 @@ pub fn teardown(kind: Kind, observer: &Observer) -> Result<u64> {
             send(report, std::process::id() as u64);
             wait_byte(go_read);
         }
+        // The last instruction before _exit(2): where exit begins.
         now_ns()
     })?;
     let Pipe { read, write } = up;
@@ -584,21 +585,42 @@ pub fn teardown(kind: Kind, observer: &Observer) -> Result<u64> {
     let result = (|| {
         let member = decode(receive(read.as_raw_fd())?, &steps)?;
         let path = format!("/proc/{member}/ns/{}", kind.name);
-        let mut handle = observer.handle(&path)?;
+        let mut handle = match kind.flag {
+            0 => None,
+            _ => Some(observer.handle(&path)?),
+        };
         wake(go.write.as_raw_fd());
-        decode(receive(read.as_raw_fd())?, &steps)?;
+        let exiting = decode(receive(read.as_raw_fd())?, &steps)?;
         // A zombie still holds its credentials, and with them its user
         // namespace, until it is reaped (release_task, kernel/exit.c).
         reap(pid)?;
         let reaped = now_ns();
-        let gone = observer.wait_gone(&mut handle, &path)?;
-        Ok(gone.saturating_sub(reaped))
+        let reap_to_gone = match &mut handle {
+            Some(handle) => {
+                Some(observer.wait_gone(handle, &path)?.saturating_sub(reaped))
+            }
+            None => None,
+        };
+        Ok(Teardown {
+            exit_to_reap: reaped.saturating_sub(exiting),
+            reap_to_gone,
+        })
     })();
     if result.is_err() {
         wake(go.write.as_raw_fd());
         let _ = reap(pid);
     }
     result
+}
+
+/// One teardown sample, in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Teardown {
+    /// From the last instruction before _exit(2) to waitpid(2) returning
+    /// in the parent: the exit path, which frees what is freed at once.
+    pub exit_to_reap: u64,
+    /// From waitpid(2) returning to the namespace gone; `None` without one.
+    pub reap_to_gone: Option<u64>,
 }
 
 /// util-linux unshare(1) running `true` in a new namespace, timed from the
