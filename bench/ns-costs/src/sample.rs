@@ -476,14 +476,17 @@ impl Observer {
                 libc::AT_SYMLINK_FOLLOW,
             )
         };
-        match r {
-            0 => Ok(handle),
-            _ => Err(sys(
-                format!(
-                    "name_to_handle_at(AT_FDCWD, \"{path}\", AT_SYMLINK_FOLLOW)"
-                ),
-                errno(),
+        let call =
+            format!("name_to_handle_at(AT_FDCWD, \"{path}\", AT_SYMLINK_FOLLOW)");
+        match (r, errno()) {
+            (0, _) => Ok(handle),
+            (_, libc::EOPNOTSUPP) => Err(Error::sys_with_hint(
+                call,
+                nix::errno::Errno::EOPNOTSUPP,
+                "namespace files have file handles since Linux 6.18; on an older \
+                 kernel the teardown columns cannot be measured this way",
             )),
+            (_, e) => Err(sys(call, e)),
         }
     }
 
