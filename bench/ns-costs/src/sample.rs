@@ -274,7 +274,8 @@ struct CloneArgs {
 /// clone3(2) of a child in a new namespace of one type, timed in the
 /// parent (a fresh process): the call returns once the child exists. clone3
 /// rather than clone(2): CLONE_NEWTIME's bit is CSIGNAL's in clone(2)'s
-/// flags, so only clone3 takes it (Linux 5.8+ for time namespaces in clone3).
+/// flags, so only clone3 takes it (on recent kernels, about 6.3; this one
+/// does, the time row shows).
 pub fn clone3(kind: Kind) -> Result<u64> {
     let pipe = pipe()?;
     let pid = fork(pipe.write.as_raw_fd(), || {
