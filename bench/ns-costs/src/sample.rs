@@ -108,8 +108,7 @@ const FAILED: u64 = 1 << 63;
 
 /// The word a child sends when step `step` failed: its errno, read now.
 fn failed(step: u64) -> u64 {
-    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    FAILED | step << 32 | errno as u32 as u64
+    FAILED | step << 32 | errno() as u32 as u64
 }
 
 fn errno() -> libc::c_int {
@@ -496,7 +495,8 @@ impl Observer {
     /// few microseconds at first, then about 10-60 µs (timer slack).
     fn wait_gone(&self, handle: &mut FileHandle, what: &str) -> Result<u64> {
         let start = now_ns();
-        for tries in 0u64.. {
+        let mut tries = 0u64;
+        loop {
             // Safety: mount_fd is an open nsfs fd, `handle` a handle the
             // kernel filled in.
             let fd = unsafe {
@@ -529,7 +529,8 @@ impl Observer {
                     "something else holds it (an open fd, a bind mount); run it again",
                 ));
             }
-            if tries >= 100 {
+            tries += 1;
+            if tries > 100 {
                 let pause = libc::timespec {
                     tv_sec: 0,
                     tv_nsec: 10_000,
@@ -538,7 +539,6 @@ impl Observer {
                 unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
             }
         }
-        Err("unreachable".into())
     }
 }
 
@@ -667,8 +667,8 @@ pub fn util_linux(kind: Kind) -> Result<u64> {
 /// that succeeds again; the probes in between are fresh processes each,
 /// so the resolution is one probe (fork, a refused unshare, exit, reap).
 pub fn net_teardowns(runs: usize) -> Result<Vec<u64>> {
-    let pipe = pipe()?;
-    let report = pipe.write.as_raw_fd();
+    let samples_pipe = pipe()?;
+    let report = samples_pipe.write.as_raw_fd();
     let limited = fork(report, || {
         // Safety: geteuid and getegid cannot fail.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -690,8 +690,9 @@ pub fn net_teardowns(runs: usize) -> Result<Vec<u64>> {
         let mut reaped = None;
         let mut sent = 0;
         while sent < runs {
-            let probe = pipe_or_fail();
-            let Some(probe) = probe else { return failed(5) };
+            let Ok(probe) = pipe() else {
+                return failed(5);
+            };
             let Ok(pid) = fork(probe.write.as_raw_fd(), || {
                 let start = now_ns();
                 // Safety: unshare with a flag word, in this probe only.
@@ -736,7 +737,7 @@ pub fn net_teardowns(runs: usize) -> Result<Vec<u64>> {
         "fork()".into(),
         "waitpid(the probe)".into(),
     ];
-    let Pipe { read, write } = pipe;
+    let Pipe { read, write } = samples_pipe;
     drop(write);
     let mut samples = Vec::with_capacity(runs);
     let result = (|| {
@@ -749,6 +750,49 @@ pub fn net_teardowns(runs: usize) -> Result<Vec<u64>> {
     result.map(|()| samples)
 }
 
-fn pipe_or_fail() -> Option<Pipe> {
-    pipe().ok()
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_word_names_the_step_and_the_errno() {
+        let steps = [
+            "open(\"/proc/1/ns/net\")".to_owned(),
+            "setns(fd, CLONE_NEWNET)".into(),
+        ];
+        let word = FAILED | 1 << 32 | libc::EPERM as u64;
+        match decode(Some(word), &steps) {
+            Err(Error::Sys { call, errno, .. }) => {
+                assert_eq!(call, "setns(fd, CLONE_NEWNET)");
+                assert_eq!(errno, nix::errno::Errno::EPERM);
+            }
+            other => panic!("expected a setns EPERM, got {other:?}"),
+        }
+        assert!(matches!(decode(Some(1234), &steps), Ok(1234)));
+        assert!(matches!(decode(None, &steps), Err(Error::Refused { .. })));
+    }
+
+    #[test]
+    fn util_linux_forks_for_pid_only() {
+        let args = |name: &str| {
+            KINDS
+                .iter()
+                .find(|kind| kind.name == name)
+                .map(|kind| kind.util_linux_args())
+        };
+        assert_eq!(args("pid"), Some(vec!["--pid", "--fork", "true"]));
+        assert_eq!(args("mnt"), Some(vec!["--mount", "true"]));
+        assert_eq!(NONE.util_linux_args(), vec!["true"]);
+    }
+
+    #[test]
+    fn pid_and_time_apply_to_children() {
+        let later: Vec<&str> = KINDS
+            .iter()
+            .filter(|kind| kind.for_children())
+            .map(|kind| kind.name)
+            .collect();
+        assert_eq!(later, ["pid", "time"]);
+    }
 }
