@@ -183,13 +183,15 @@ fn the_rule_catches_placeholders_unmarked_code_and_other_code() {
 #[test]
 fn every_exercise_keeps_incremental_compilation() {
     let root = repo();
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
     let exercises = catalog::load(&root).unwrap_or_default();
     assert!(!exercises.is_empty(), "no exercises in {}", catalog::FILE);
     let missing: Vec<_> = exercises
         .iter()
         .filter(|e| {
-            let table = format!("[profile.dev.package.{}]\nincremental = true", e.package);
+            let table =
+                format!("[profile.dev.package.{}]\nincremental = true", e.package);
             !manifest.contains(&table)
         })
         .map(|e| e.package.as_str())

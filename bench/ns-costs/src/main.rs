@@ -151,6 +151,7 @@ fn header(options: &Options) {
     say!(
         "{bullet}{mounts} mounts in the mount namespace that unshare(CLONE_NEWNS) copies"
     );
+    say!("{bullet}{}", sample::grace_period());
     say!(
         "{bullet}{} fresh processes per cell; median / p99 in microseconds{}",
         options.runs,

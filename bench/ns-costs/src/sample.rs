@@ -617,6 +617,38 @@ pub fn teardown(kind: Kind, observer: &Observer) -> Result<Teardown> {
     result
 }
 
+/// How long one RCU grace period takes here, as a line for the header: the
+/// teardowns that wait for one or several are multiples of it.
+/// membarrier(MEMBARRIER_CMD_GLOBAL) is synchronize_rcu() in the kernel
+/// when more than one CPU is online (kernel/sched/membarrier.c); it is
+/// refused (EINVAL) on a nohz_full kernel, and returns at once on one CPU.
+pub fn grace_period() -> String {
+    const MEMBARRIER_CMD_GLOBAL: libc::c_long = 1;
+    let mut samples = Vec::new();
+    for _ in 0..11 {
+        let start = now_ns();
+        // Safety: membarrier with a command and no flags touches no memory of ours.
+        let r = unsafe {
+            libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0)
+        };
+        let end = now_ns();
+        if r != 0 {
+            let errno = nix::errno::Errno::from_raw(errno());
+            return format!(
+                "one RCU grace period: not measured (membarrier(MEMBARRIER_CMD_GLOBAL, 0) failed: {errno})"
+            );
+        }
+        samples.push(end - start);
+    }
+    match crate::stats::summarise(&samples) {
+        Some(s) => format!(
+            "one RCU grace period (membarrier(MEMBARRIER_CMD_GLOBAL, 0), median of 11): {:.1} ms",
+            s.median_ns / 1e6
+        ),
+        None => String::new(),
+    }
+}
+
 /// One teardown sample, in nanoseconds.
 #[derive(Debug, Clone, Copy)]
 pub struct Teardown {
