@@ -261,6 +261,7 @@ def ch07():
                           'sethostname("ch07-child"): ok'],
              [("process <P2>", "uid 0 here", False)], AMBER)
     s.note(["ioctl(fd of uts:[B], NS_GET_USERNS)", "-> user:[B]"], mono=True)
+    return s
 
 
 def ch08():
@@ -285,6 +286,7 @@ def ch08():
     s.ns_box("pid:[B]", ["the kernel kills every process in it",
                          "fork() into it: ENOMEM"],
              [], GREY, faint_box=True)
+    return s
 
 
 def ch09():
@@ -314,6 +316,7 @@ def ch09():
             'umount2("/old", MNT_DETACH)'])
     s.ns_box("the child's copy", ["/ tmpfs: its only mount,",
                                   "no way back to the old root"], [], GREY)
+    return s
 
 
 def ch10():
@@ -347,6 +350,7 @@ def ch10():
              faint_box=True)
     s.note(["Every socket stays in the namespace it was",
             "made in; the host's links never change."])
+    return s
 
 
 def ch11():
@@ -374,6 +378,7 @@ def ch11():
     s.note(["An mqueue mount shows the IPC namespace of",
             "its mounter, at mount(2). The queues die",
             "with ipc:[B]: no IPC_RMID, no mq_unlink."])
+    return s
 
 
 def ch12():
