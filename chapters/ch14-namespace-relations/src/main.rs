@@ -70,12 +70,12 @@ fn story(lsns: bool) -> Result<()> {
     let (child, grandchild) = (family.child_pid(), family.grandchild);
     // ANCHOR_END: start
 
-    // ANCHOR: walk
+    // ANCHOR: top_walk
     // The same walk as the child's, from higher up: it goes one step
     // further, and stops at this process's own user namespace.
     let deep = format!("/proc/{grandchild}/ns/user");
     walk_up(open(&deep)?, &format!("fd of \"{deep}\""), "user")?;
-    // ANCHOR_END: walk
+    // ANCHOR_END: top_walk
 
     // ANCHOR: owner_uid
     // ioctl_ns(2): the uid is the creator's, as the caller's user namespace
@@ -141,6 +141,7 @@ fn story(lsns: bool) -> Result<()> {
     // ANCHOR_END: tree
 }
 
+// ANCHOR: walk_up
 /// NS_GET_PARENT from `start` up, one step a line, until the kernel says
 /// EPERM: nothing above is in this process's sight. Each fd is closed
 /// (dropped) once its parent is read; the kernel opened them O_CLOEXEC.
@@ -183,6 +184,7 @@ pub(crate) fn walk_up(
         }
     }
 }
+// ANCHOR_END: walk_up
 
 /// NS_GET_ID as text: the number, or why there is none (Linux before 6.18).
 pub(crate) fn ns_id(fd: &OwnedFd, what: &str) -> Result<String> {

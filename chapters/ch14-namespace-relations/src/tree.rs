@@ -22,7 +22,8 @@ const TYPES: [&str; 4] = ["ipc", "pid", "uts", "user"];
 pub(crate) struct Node {
     id: NsId,
     ns_id: String,
-    /// NS_GET_USERNS (for a user namespace: NS_GET_PARENT, its owner too);
+    /// NS_GET_USERNS (for a user namespace NS_GET_PARENT, "synonymous with
+    /// NS_GET_USERNS" there: ioctl_ns(2));
     /// `None` where the kernel says EPERM.
     owner: Option<NsId>,
     /// NS_GET_OWNER_UID, for a user namespace.

@@ -87,7 +87,14 @@ fn unknown_origin() -> Outcome {
     let path = format!("/proc/{}/ns/uts", helper.pid());
     let owner = setup("NS_GET_USERNS", nsfs::owner(open(&path)?, "fd"))?;
     let expected = setup("fstat", NsId::of_fd("user", &owner, "owner"))?;
-    let got = call("ns_type(owner_fd)", ex::ns_type(owner.as_fd()))?;
+    let got = ex::ns_type(owner.as_fd()).map_err(|err| {
+        format!(
+            "ns_type(owner_fd) failed ({}), but the fd is a user namespace ({expected}) that \
+             NS_GET_USERNS returned, one this process is not in: comparing with /proc/self/ns \
+             cannot find it; ask the kernel with ioctl NS_GET_NSTYPE",
+            sentence(&err)
+        )
+    })?;
     ensure(got == "user", || {
         format!(
             "ns_type(owner_fd) returned {got:?}, but NS_GET_USERNS returned a user namespace \
