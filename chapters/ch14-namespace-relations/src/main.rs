@@ -112,7 +112,7 @@ fn story(lsns: bool) -> Result<()> {
     match nsfs::parent(open(&uts_path)?, &format!("fd of \"{uts_path}\"")) {
         Err(err) if err.errno() == Some(Errno::EINVAL) => say!(
             "process {me}: ioctl(fd of \"{uts_path}\", NS_GET_PARENT) -> EINVAL: a UTS \
-             namespace has an owner, no parent"
+             namespace has no parent, only an owner (ask NS_GET_USERNS)"
         ),
         Err(err) => return Err(err),
         Ok(_) => return Err("NS_GET_PARENT answered for a UTS namespace".into()),
@@ -123,7 +123,7 @@ fn story(lsns: bool) -> Result<()> {
     match nsfs::type_flag(open(status)?, &format!("fd of \"{status}\"")) {
         Err(err) if err.errno() == Some(Errno::ENOTTY) => say!(
             "process {me}: ioctl(fd of \"{status}\", NS_GET_NSTYPE) -> ENOTTY: not a \
-             namespace file"
+             namespace file (these requests take an fd of /proc/PID/ns/TYPE)"
         ),
         Err(err) => return Err(err),
         Ok(_) => return Err(format!("NS_GET_NSTYPE answered for {status}").into()),
