@@ -145,6 +145,16 @@ pub(crate) fn compare_with_lsns(nodes: &[Node]) -> Result<()> {
         .env("LC_ALL", "C")
         .output()
         .map_err(|e| Error::io("lsns --tree=owner", &e))?;
+    if !out.status.success() {
+        return Err(Error::refused(
+            format!(
+                "lsns --tree=owner (util-linux {version}) failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run it by hand to see why; without --lsns the example does not need it",
+        ));
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     let parents = lsns_parents(&text);
     let mut compared = 0;
