@@ -26,6 +26,8 @@ pub(crate) struct Node {
     /// NS_GET_USERNS" there: ioctl_ns(2));
     /// `None` where the kernel says EPERM.
     owner: Option<NsId>,
+    /// NS_GET_PARENT, for a user or PID namespace; `None` where EPERM.
+    parent: Option<NsId>,
     /// NS_GET_OWNER_UID, for a user namespace.
     owner_uid: Option<u32>,
     procs: Vec<Pid>,
@@ -54,6 +56,17 @@ pub(crate) fn build(pids: &[Pid]) -> Result<Vec<Node>> {
                 Err(err) if err.errno() == Some(Errno::EPERM) => None,
                 Err(err) => return Err(err),
             };
+            let parent = match ns_type {
+                "user" => owner,
+                "pid" => match nsfs::parent(&fd, &what) {
+                    Ok(parent_fd) => {
+                        Some(NsId::of_fd("pid", &parent_fd, "parent_fd")?)
+                    }
+                    Err(err) if err.errno() == Some(Errno::EPERM) => None,
+                    Err(err) => return Err(err),
+                },
+                _ => None,
+            };
             let owner_uid = match ns_type {
                 "user" => Some(nsfs::owner_uid(&fd, &what)?),
                 _ => None,
@@ -63,6 +76,7 @@ pub(crate) fn build(pids: &[Pid]) -> Result<Vec<Node>> {
                 id,
                 ns_id,
                 owner,
+                parent,
                 owner_uid,
                 procs: vec![pid],
             });
@@ -122,9 +136,10 @@ fn draw(nodes: &[Node], node: &Node, lead: &str, rest: &str) {
 }
 
 // ANCHOR: lsns
-/// Run `lsns --tree=owner` and check that it puts each drawn namespace
-/// under the same owner. `-T owner` with a space is refused by 2.38
-/// (the argument is optional, so it must be attached: `-Towner`).
+/// Run `lsns --tree=owner` and `lsns --tree=parent`, and check that they
+/// hang each drawn namespace under the same owner, each user and PID
+/// namespace under the same parent. `-T owner` with a space is refused by
+/// 2.38 (the argument is optional, so it must be attached: `-Towner`).
 pub(crate) fn compare_with_lsns(nodes: &[Node]) -> Result<()> {
     let me = std::process::id();
     let Some(version) = lsns_version()? else {
@@ -133,51 +148,68 @@ pub(crate) fn compare_with_lsns(nodes: &[Node]) -> Result<()> {
         );
         return Ok(());
     };
+    for relation in ["owner", "parent"] {
+        let tree = lsns_tree(relation, &version)?;
+        let mut compared = 0;
+        for node in nodes {
+            let above = match relation {
+                "owner" => node.owner,
+                _ => node.parent,
+            };
+            if !is_drawn(nodes, above) {
+                continue;
+            }
+            let (kernel, lsns) =
+                (above.map(|o| o.ino), tree.get(&node.id.ino).copied());
+            if lsns != Some(kernel) {
+                return Err(Error::refused(
+                    format!(
+                        "lsns --tree={relation} (util-linux {version}) puts {} under {lsns:?}, \
+                         the kernel under {kernel:?}",
+                        node.id
+                    ),
+                    format!(
+                        "run `lsns --tree={relation}` while the example runs, and compare"
+                    ),
+                ));
+            }
+            compared += 1;
+        }
+        say!(
+            "process {me}: lsns --tree={relation} --output NS,TYPE: the same {relation} for \
+             each of the {compared} namespaces whose {relation} is drawn"
+        );
+    }
+    Ok(())
+}
+
+/// `lsns --tree=RELATION`, read as inode -> the inode it hangs under.
+fn lsns_tree(relation: &str, version: &str) -> Result<HashMap<u64, Option<u64>>> {
+    let tree = format!("--tree={relation}");
     let args = [
-        "--tree=owner",
+        tree.as_str(),
         "--noheadings",
         "--notruncate",
         "--output",
         "NS,TYPE",
     ];
+    let call = format!("lsns {tree}");
     let out = Command::new("lsns")
         .args(args)
         .env("LC_ALL", "C")
         .output()
-        .map_err(|e| Error::io("lsns --tree=owner", &e))?;
+        .map_err(|e| Error::io(call.as_str(), &e))?;
     if !out.status.success() {
         return Err(Error::refused(
             format!(
-                "lsns --tree=owner (util-linux {version}) failed ({}): {}",
+                "{call} (util-linux {version}) failed ({}): {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
             "run it by hand to see why; without --lsns the example does not need it",
         ));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let parents = lsns_parents(&text);
-    let mut compared = 0;
-    for node in nodes.iter().filter(|n| is_drawn(nodes, n.owner)) {
-        let owner = node.owner.map(|o| o.ino);
-        let seen = parents.get(&node.id.ino).copied();
-        if seen != Some(owner) {
-            return Err(Error::refused(
-                format!(
-                    "lsns --tree=owner (util-linux {version}) puts {} under {:?}, the kernel \
-                     under {:?}",
-                    node.id, seen, owner
-                ),
-                "run `lsns --tree=owner` while the example runs, and compare",
-            ));
-        }
-        compared += 1;
-    }
-    say!(
-        "process {me}: lsns --tree=owner --output NS,TYPE: the same owner for each of the \
-         {compared} namespaces below a drawn one"
-    );
-    Ok(())
+    Ok(lsns_parents(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// `lsns from util-linux 2.38.1` -> Some("2.38.1") if 2.38 or newer.

@@ -237,9 +237,16 @@ fn lsns_agrees(user: User) {
         return;
     };
     let out = ran.success();
-    let said = line_with(out, "lsns --tree=owner");
+    // Nine namespaces below a drawn owner (all but the top user namespace);
+    // three below a drawn parent: user:[B], user:[C] and the new pid:[B].
+    let owner = line_with(out, "lsns --tree=owner");
     assert!(
-        said.contains("the same owner for each of the 9 namespaces"),
+        owner.contains("the same owner for each of the 9 namespaces"),
+        "{out}"
+    );
+    let parent = line_with(out, "lsns --tree=parent");
+    assert!(
+        parent.contains("the same parent for each of the 3 namespaces"),
         "{out}"
     );
 }
