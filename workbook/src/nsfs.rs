@@ -150,3 +150,43 @@ fn request(
     // by no one else in this process: the OwnedFd takes it, and closes it once.
     Ok(unsafe { OwnedFd::from_raw_fd(ret) })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::fs::File;
+
+    use super::*;
+
+    #[test]
+    fn ns_get_id_is_the_kernels_number() {
+        // include/uapi/linux/nsfs.h: _IOR(0xb7, 13, __u64).
+        assert_eq!(NS_GET_ID, 0x8008_b70d as libc::Ioctl);
+    }
+
+    #[test]
+    fn the_type_of_a_namespace_file() {
+        let uts = File::open("/proc/thread-self/ns/uts").unwrap();
+        assert_eq!(type_name(&uts, "uts").unwrap(), "uts");
+        let user = File::open("/proc/thread-self/ns/user").unwrap();
+        assert_eq!(type_name(&user, "user").unwrap(), "user");
+    }
+
+    #[test]
+    fn refusals_name_the_request() {
+        let uts = File::open("/proc/thread-self/ns/uts").unwrap();
+        let err = owner_uid(&uts, "uts_fd").unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::EINVAL));
+        assert!(
+            err.to_string()
+                .contains("ioctl(uts_fd, NS_GET_OWNER_UID, &uid)")
+        );
+        let status = File::open("/proc/self/status").unwrap();
+        let err = id(&status, "status_fd").unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::ENOTTY));
+        assert_eq!(
+            type_flag(&status, "status_fd").unwrap_err().errno(),
+            Some(Errno::ENOTTY)
+        );
+    }
+}
