@@ -39,5 +39,5 @@ use workbook::nsfs;
 /// The namespace of `ns_fd`, then its parent, its parent's parent... up to
 /// the first the kernel will not show (EPERM).
 pub fn parent_chain(ns_fd: BorrowedFd<'_>) -> Result<Vec<NsId>> {
-    todo!("NS_GET_NSTYPE on {ns_fd:?} once, then NS_GET_PARENT until EPERM")
+    todo!("the type of ns_fd ({ns_fd:?}) once, then NS_GET_PARENT until EPERM")
 }

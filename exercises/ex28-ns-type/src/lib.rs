@@ -35,10 +35,10 @@ use workbook::{Error, Result, nsfs};
 
 /// The type of the namespace `fd` refers to: `"user"`, `"uts"`...
 pub fn ns_type(fd: BorrowedFd<'_>) -> Result<&'static str> {
-    todo!("ioctl({fd:?}, NS_GET_NSTYPE), then the name that goes with the flag")
+    todo!("ioctl(fd, NS_GET_NSTYPE) on {fd:?}, then the name that goes with the flag")
 }
 
 /// The identity of the namespace `fd` refers to.
 pub fn describe(fd: BorrowedFd<'_>) -> Result<NsId> {
-    todo!("the type of {fd:?}, then NsId::of_fd")
+    todo!("the type of fd ({fd:?}), then NsId::of_fd")
 }

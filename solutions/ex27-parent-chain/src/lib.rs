@@ -39,7 +39,7 @@ use workbook::nsfs;
 /// The namespace of `ns_fd`, then its parent, its parent's parent... up to
 /// the first the kernel will not show (EPERM).
 pub fn parent_chain(ns_fd: BorrowedFd<'_>) -> Result<Vec<NsId>> {
-    // STUB: todo!("NS_GET_NSTYPE on {ns_fd:?} once, then NS_GET_PARENT until EPERM")
+    // STUB: todo!("the type of ns_fd ({ns_fd:?}) once, then NS_GET_PARENT until EPERM")
     // BEGIN SOLUTION
     let ns_type = nsfs::type_name(ns_fd, "ns_fd")?;
     let mut chain = vec![NsId::of_fd(ns_type, ns_fd, "ns_fd")?];

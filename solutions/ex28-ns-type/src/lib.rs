@@ -35,7 +35,7 @@ use workbook::{Error, Result, nsfs};
 
 /// The type of the namespace `fd` refers to: `"user"`, `"uts"`...
 pub fn ns_type(fd: BorrowedFd<'_>) -> Result<&'static str> {
-    // STUB: todo!("ioctl({fd:?}, NS_GET_NSTYPE), then the name that goes with the flag")
+    // STUB: todo!("ioctl(fd, NS_GET_NSTYPE) on {fd:?}, then the name that goes with the flag")
     // BEGIN SOLUTION
     let flag = nsfs::type_flag(fd, "fd")?;
     match TYPES
@@ -53,7 +53,7 @@ pub fn ns_type(fd: BorrowedFd<'_>) -> Result<&'static str> {
 
 /// The identity of the namespace `fd` refers to.
 pub fn describe(fd: BorrowedFd<'_>) -> Result<NsId> {
-    // STUB: todo!("the type of {fd:?}, then NsId::of_fd")
+    // STUB: todo!("the type of fd ({fd:?}), then NsId::of_fd")
     // BEGIN SOLUTION
     NsId::of_fd(ns_type(fd)?, fd, "fd")
     // END SOLUTION
