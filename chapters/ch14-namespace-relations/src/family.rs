@@ -158,7 +158,7 @@ fn grandchild(ready: &Sender, release: &Receiver) -> Result<()> {
 
 /// unshare(CLONE_NEWUSER) and map this process's own ids to 0 there
 /// (user_namespaces(7): `deny` to setgroups first).
-fn enter_user_namespace() -> Result<NsId> {
+pub(crate) fn enter_user_namespace() -> Result<NsId> {
     let me = pid_in_proc()?;
     let (uid, gid) = (geteuid(), getegid());
     let above = NsId::current("user")?;

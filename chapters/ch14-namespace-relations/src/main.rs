@@ -18,6 +18,7 @@
 //! Read: ioctl_ns(2), user_namespaces(7), pid_namespaces(7), lsns(8).
 
 mod family;
+mod reuse;
 mod tree;
 
 use std::fs::File;
@@ -29,17 +30,21 @@ use nix::unistd::Pid;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::NsId;
-use workbook::{Result, nsfs, say};
+use workbook::{Error, Result, nsfs, say};
 
 const USAGE: &str = "\
 Usage: ch14-namespace-relations [--lsns]
+       ch14-namespace-relations reuse
 
 Makes a child in a new user namespace that owns new UTS, IPC and PID
 namespaces, and a grandchild one user namespace deeper; then asks the kernel
 how they relate (ioctl_ns(2): NS_GET_PARENT up to EPERM, NS_GET_USERNS,
 NS_GET_OWNER_UID, NS_GET_NSTYPE, NS_GET_ID) and draws the tree by owner.
 
-  --lsns  also run `lsns --tree=owner` (util-linux 2.38+) and compare
+  --lsns  also run `lsns --tree=owner` and `--tree=parent` (util-linux
+          2.38+) and compare
+  reuse   make and free UTS namespaces until one gets a freed one's inode:
+          the same st_ino, another NS_GET_ID
 
 Read ioctl_ns(2) and user_namespaces(7).
 ";
@@ -50,8 +55,14 @@ fn main() -> ExitCode {
 
 fn lesson(mut args: Args) -> Result<()> {
     let lsns = args.flag("--lsns");
+    let mode = args.next("mode")?;
     args.finish()?;
-    story(lsns)
+    match (mode.as_deref(), lsns) {
+        (None, _) => story(lsns),
+        (Some("reuse"), false) => reuse::reuse(),
+        (Some("reuse"), true) => Err(Error::usage("--lsns goes without reuse")),
+        (Some(other), _) => Err(Error::usage(format!("unknown mode {other:?}"))),
+    }
 }
 
 fn story(lsns: bool) -> Result<()> {

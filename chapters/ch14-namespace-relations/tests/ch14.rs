@@ -20,6 +20,8 @@ testkit::cases!(
     story_unprivileged,
     lsns_agrees_as_root,
     lsns_agrees_unprivileged,
+    reuse_as_root,
+    reuse_unprivileged,
     user_namespace_limit_reached,
     help_exits_0,
     usage_errors,
@@ -279,5 +281,46 @@ fn help_exits_0() {
 }
 
 fn usage_errors() {
-    assert_usage_error(&example(), &["tree"], "unexpected argument \"tree\"");
+    assert_usage_error(&example(), &["tree"], "unknown mode \"tree\"");
+    assert_usage_error(
+        &example(),
+        &["reuse", "--lsns"],
+        "--lsns goes without reuse",
+    );
+    assert_usage_error(&example(), &["reuse", "x"], "unexpected argument \"x\"");
+}
+
+/// `reuse`: a new UTS namespace gets a freed one's inode, never its id.
+fn reuse(user: User) {
+    let Some(ran) = example().run(user, &["reuse"]) else {
+        return;
+    };
+    let out = ran.success();
+    if out.contains("none got the first one's inode again") {
+        // Other programs made namespaces in between, every time: nothing
+        // to compare, and nothing wrong.
+        eprintln!("no inode reused in this run (a busy machine):\n{out}");
+        return;
+    }
+    if kernel_has_ns_get_id() {
+        insta::assert_snapshot!(format!("{user}-reuse"), normalized(&ran));
+    }
+    let first = line_with(out, "the kernel frees it");
+    let again = line_with(out, " again, but ns_id ");
+    let made = |line: &str| {
+        let at = line.find("CLONE_NEWUTS) -> ").unwrap();
+        ns_on_line(&line[at..], "", "uts")
+    };
+    assert_eq!(made(first), made(again), "{out}");
+    let ids = ns_ids(again);
+    assert_eq!(ids.len(), 2, "{again}");
+    assert_ne!(ids[0].1, ids[1].1, "the same ns_id twice: {again}");
+}
+
+fn reuse_as_root() {
+    reuse(User::Root);
+}
+
+fn reuse_unprivileged() {
+    reuse(User::Unprivileged);
 }
