@@ -124,8 +124,8 @@ fn child(ready: &Sender, release: &Receiver) -> Result<()> {
     let pid = held.child.pid();
     let deep = format!("/proc/{pid}/ns/user");
     let what = format!("fd of \"{deep}\"");
-    crate::walk_up(crate::open(&deep)?, &what, "user")?;
-    let uid = nsfs::owner_uid(crate::open(&deep)?, &what)?;
+    crate::walk::walk_up(crate::walk::open(&deep)?, &what, "user")?;
+    let uid = nsfs::owner_uid(crate::walk::open(&deep)?, &what)?;
     say!(
         "process {me}: ioctl({what}, NS_GET_OWNER_UID, &uid) -> uid {uid}, as {user_ns} sees it"
     );

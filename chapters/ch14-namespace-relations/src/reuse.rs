@@ -41,7 +41,7 @@ fn inside() -> Result<()> {
     // A UTS namespace to come back to, owned by our user namespace, so that
     // setns(2) into it is allowed.
     unshare(CloneFlags::CLONE_NEWUTS).call(|| "unshare(CLONE_NEWUTS)".into())?;
-    let home_fd = crate::open("/proc/self/ns/uts")?;
+    let home_fd = crate::walk::open("/proc/self/ns/uts")?;
     let home = NsId::of_fd("uts", &home_fd, "/proc/self/ns/uts")?;
     say!(
         "process {me}: unshare(CLONE_NEWUTS) -> {home}, home_fd: the one to come back to"
@@ -80,10 +80,10 @@ fn inside() -> Result<()> {
 /// every fd of the new one is closed on return.
 fn make_and_leave(home_fd: &OwnedFd, home: NsId) -> Result<(NsId, String)> {
     unshare(CloneFlags::CLONE_NEWUTS).call(|| "unshare(CLONE_NEWUTS)".into())?;
-    let made_fd = crate::open("/proc/self/ns/uts")?;
+    let made_fd = crate::walk::open("/proc/self/ns/uts")?;
     let made = NsId::of_fd("uts", &made_fd, "/proc/self/ns/uts")?;
     ns::ensure_new(home, made)?;
-    let ns_id = crate::ns_id(&made_fd, "fd of \"/proc/self/ns/uts\"")?;
+    let ns_id = crate::walk::ns_id(&made_fd, "fd of \"/proc/self/ns/uts\"")?;
     drop(made_fd);
     setns(home_fd, CloneFlags::CLONE_NEWUTS)
         .call(|| "setns(home_fd, CLONE_NEWUTS)".into())?;

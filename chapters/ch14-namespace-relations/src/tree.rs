@@ -41,7 +41,7 @@ pub(crate) fn build(pids: &[Pid]) -> Result<Vec<Node>> {
         for ns_type in TYPES {
             let path = format!("/proc/{pid}/ns/{ns_type}");
             let what = format!("fd of \"{path}\"");
-            let fd = crate::open(&path)?;
+            let fd = crate::walk::open(&path)?;
             let id = NsId::of_fd(ns_type, &fd, &path)?;
             if let Some(node) = nodes.iter_mut().find(|n| n.id == id) {
                 node.procs.push(pid);
@@ -71,7 +71,7 @@ pub(crate) fn build(pids: &[Pid]) -> Result<Vec<Node>> {
                 "user" => Some(nsfs::owner_uid(&fd, &what)?),
                 _ => None,
             };
-            let ns_id = crate::ns_id(&fd, &what)?;
+            let ns_id = crate::walk::ns_id(&fd, &what)?;
             nodes.push(Node {
                 id,
                 ns_id,
