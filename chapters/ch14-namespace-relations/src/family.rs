@@ -130,6 +130,8 @@ fn child(ready: &Sender, release: &Receiver) -> Result<()> {
         "process {me}: ioctl({what}, NS_GET_OWNER_UID, &uid) -> uid {uid}, as {user_ns} sees it"
     );
 
+    // Four bytes: one write(2) to a pipe of at most PIPE_BUF bytes is
+    // atomic (pipe(7)), so the top process reads all of them or none.
     write(ready, &pid.as_raw().to_ne_bytes()).call(|| "write(pipe)".into())?;
     release.wait()?;
     held.finish()
