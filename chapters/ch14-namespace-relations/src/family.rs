@@ -148,7 +148,7 @@ fn grandchild(ready: &Sender, release: &Receiver) -> Result<()> {
     let uts = NsId::current("uts")?;
     ns::ensure_new(before, uts)?;
     say!(
-        "process {me}: getpid() -> {} (PID 1 of {pid_ns}); unshare(CLONE_NEWUTS) -> {uts}, \
+        "process {me}: in {pid_ns}, where getpid() -> {}; unshare(CLONE_NEWUTS) -> {uts}, \
          owned by {user_ns}",
         getpid()
     );

@@ -73,7 +73,7 @@ fn story(lsns: bool) -> Result<()> {
     let user_ns = NsId::current("user")?;
     let self_fd = open("/proc/self/ns/user")?;
     say!(
-        "process {me}: in {user_ns}, ns_id {}; {}, {}, {}",
+        "process {me}: in {user_ns} (ns_id {}), in {}, in {} and in {}",
         ns_id(&self_fd, "fd of \"/proc/self/ns/user\"")?,
         NsId::current("uts")?,
         NsId::current("ipc")?,

@@ -65,7 +65,7 @@ fn ns_ids(out: &str) -> Vec<(String, String)> {
     for line in out.lines() {
         let mut rest = line;
         while let Some(at) = rest.find(" ns_id ") {
-            let before = rest[..at].trim_end_matches(',');
+            let before = rest[..at].trim_end_matches([',', '(', ' ']);
             let ns = before.rsplit([' ', '─']).next().unwrap_or("");
             let id: String = rest[at + 7..]
                 .chars()
