@@ -642,8 +642,10 @@ fn a_signal_mid_story_leaves_no_cgroup() {
             .unwrap();
         let pid = Pid::from_raw(child.id() as i32);
         let mut made = None;
-        let reader = BufReader::new(child.stdout.take().unwrap());
-        for line in reader.lines() {
+        // The pipe stays open until the example ends: closed early, a line
+        // the example writes after SIGCONT would end it by SIGPIPE first.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
             let line = line.unwrap();
             if line.contains("-> a child cgroup") {
                 kill(pid, Signal::SIGSTOP).unwrap();
@@ -667,6 +669,7 @@ fn a_signal_mid_story_leaves_no_cgroup() {
             kill(pid, signal).unwrap();
         }
         kill(pid, Signal::SIGCONT).unwrap();
+        lines.for_each(drop);
         let status = child.wait().unwrap();
         assert!(!made.exists(), "{} left after {signal}", made.display());
         if mid_story {
