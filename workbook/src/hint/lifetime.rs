@@ -1,0 +1,102 @@
+//! Hints for the calls of chapter 15 (namespace lifetime): NS_GET_ID, the
+//! file handles of nsfs, and SIOCGSKNS.
+
+use nix::errno::Errno;
+
+use super::{call_name, too_old};
+use crate::machine::Facts;
+
+/// Linux 6.18 added NS_GET_ID and file handles for nsfs (fs/nsfs.c).
+const NEEDS: &str = "NS_GET_ID and nsfs file handles need Linux 6.18";
+
+/// The hint for a lifetime call, or `None` to let the general rules decide.
+pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
+    let name = call_name(call);
+    match (name, errno) {
+        // ioctl_ns(2): an unknown request on an nsfs fd is ENOTTY; so is any
+        // request on a file that is not an nsfs file.
+        ("ioctl", Errno::ENOTTY) if call.contains("NS_GET_ID") => Some(format!(
+            "{}; or the fd is not a namespace file (/proc/PID/ns/*)",
+            too_old(NEEDS, facts)
+        )),
+        // name_to_handle_at(2), EOPNOTSUPP: "The filesystem does not support
+        // decoding of a pathname to a file handle": nsfs before 6.18, or the
+        // /proc/PID/ns link itself, without AT_SYMLINK_FOLLOW.
+        ("name_to_handle_at", Errno::EOPNOTSUPP) => Some(format!(
+            "{}; a /proc/PID/ns/* path needs AT_SYMLINK_FOLLOW (without it the handle \
+             asked for is the proc link's, which has none)",
+            too_old(NEEDS, facts)
+        )),
+        ("name_to_handle_at", Errno::ENOENT) => {
+            Some("no such file: has the process exited? (/proc/PID goes with it)".into())
+        }
+        // fs/nsfs.c (6.18), nsfs_fh_to_dentry: a caller outside the namespace
+        // needs CAP_SYS_ADMIN in the user namespace that owns it.
+        ("open_by_handle_at", Errno::EPERM) => Some(
+            "the namespace is alive, but only a process in it, or one with CAP_SYS_ADMIN in \
+             the user namespace that owns it, may open it by handle: run as root, or make \
+             the namespaces inside a user namespace of your own"
+                .into(),
+        ),
+        ("open_by_handle_at", Errno::ESTALE) => Some(
+            "the namespace is gone: nothing holds it any more (namespaces(7), \"Namespace \
+             lifetime\"); or the first argument is not an nsfs fd nor FD_NSFS_ROOT"
+                .into(),
+        ),
+        ("open_by_handle_at", Errno::EBADF) => Some(too_old(
+            "FD_NSFS_ROOT as open_by_handle_at's first argument needs Linux 6.18",
+            facts,
+        )),
+        // net/socket.c, sock_ioctl: SIOCGSKNS needs CAP_NET_ADMIN over the
+        // socket's network namespace.
+        ("ioctl", Errno::EPERM) if call.contains("SIOCGSKNS") => Some(
+            "SIOCGSKNS needs CAP_NET_ADMIN in the user namespace that owns the socket's \
+             network namespace: run as root, or make the namespace inside a user namespace \
+             of your own"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts {
+            kernel: Some((6, 6)),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn old_kernels_are_named() {
+        let h = hint(
+            "ioctl(fd of \"/proc/self/ns/uts\", NS_GET_ID)",
+            Errno::ENOTTY,
+            &facts(),
+        );
+        assert!(h.is_some_and(|h| h.contains("Linux 6.18; this kernel is 6.6")));
+        let h = hint(
+            "name_to_handle_at(AT_FDCWD, \"/proc/1/ns/uts\", AT_SYMLINK_FOLLOW)",
+            Errno::EOPNOTSUPP,
+            &facts(),
+        );
+        assert!(h.is_some_and(|h| h.contains("AT_SYMLINK_FOLLOW")));
+    }
+
+    #[test]
+    fn open_by_handle_eperm_says_who_may() {
+        let h = hint(
+            "open_by_handle_at(FD_NSFS_ROOT, {ns_id 9}, O_RDONLY)",
+            Errno::EPERM,
+            &facts(),
+        );
+        assert!(
+            h.is_some_and(|h| h.contains("CAP_SYS_ADMIN in the user namespace"))
+        );
+        assert!(hint("ioctl(sock, SIOCGSKNS)", Errno::EPERM, &facts()).is_some());
+        assert!(hint("ioctl(fd, NS_GET_USERNS)", Errno::EPERM, &facts()).is_none());
+    }
+}
