@@ -51,6 +51,10 @@ fn lesson(args: Args) -> Result<()> {
     args.finish()?;
     userns::enter_if_unprivileged()?;
     let me = std::process::id();
+    say!(
+        "process {me}: in each step a keeper process makes a namespace; this one keeps \
+         only its file handle, which holds nothing"
+    );
     let uts_flag = CloneFlags::CLONE_NEWUTS;
 
     say!("step 1: a member process");
