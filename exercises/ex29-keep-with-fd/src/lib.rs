@@ -53,5 +53,5 @@ pub fn keep(pid: Pid) -> Result<OwnedFd> {
 
 /// Is the namespace `handle` names alive? Asked without keeping it alive.
 pub fn is_alive(handle: &Handle) -> Result<bool> {
-    todo!("handle.open(): Ok means alive (close the fd), ESTALE gone")
+    todo!("{handle:?}.open(): Ok means alive (close the fd), ESTALE gone")
 }

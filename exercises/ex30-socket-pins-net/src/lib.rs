@@ -52,11 +52,11 @@ use workbook::nsfs_handle::Handle;
 /// A socket made in a new network namespace, returned once the caller is
 /// back in `home`.
 pub fn socket_in_new_net(home: BorrowedFd<'_>) -> Result<OwnedFd> {
-    todo!("unshare(CLONE_NEWNET), make a socket, setns(home, CLONE_NEWNET)")
+    todo!("unshare(CLONE_NEWNET), make a socket, setns({home:?}, CLONE_NEWNET)")
 }
 
 /// Wait until the namespace `handle` names is gone: `Ok(true)`; still
 /// alive at `deadline`: `Ok(false)`. Holds nothing while it waits.
 pub fn gone_within(handle: &Handle, deadline: Duration) -> Result<bool> {
-    todo!("ask handle.open() until ESTALE, or until the deadline")
+    todo!("ask {handle:?}.open() until ESTALE, or for {deadline:?}")
 }

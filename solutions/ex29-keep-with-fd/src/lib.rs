@@ -64,7 +64,7 @@ pub fn keep(pid: Pid) -> Result<OwnedFd> {
 
 /// Is the namespace `handle` names alive? Asked without keeping it alive.
 pub fn is_alive(handle: &Handle) -> Result<bool> {
-    // STUB: todo!("handle.open(): Ok means alive (close the fd), ESTALE gone")
+    // STUB: todo!("{handle:?}.open(): Ok means alive (close the fd), ESTALE gone")
     // BEGIN SOLUTION
     match handle.open() {
         // The fd is dropped, so closed, here: the answer holds nothing.

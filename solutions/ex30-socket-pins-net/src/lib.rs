@@ -52,7 +52,7 @@ use workbook::nsfs_handle::Handle;
 /// A socket made in a new network namespace, returned once the caller is
 /// back in `home`.
 pub fn socket_in_new_net(home: BorrowedFd<'_>) -> Result<OwnedFd> {
-    // STUB: todo!("unshare(CLONE_NEWNET), make a socket, setns(home, CLONE_NEWNET)")
+    // STUB: todo!("unshare(CLONE_NEWNET), make a socket, setns({home:?}, CLONE_NEWNET)")
     // BEGIN SOLUTION
     unshare(CloneFlags::CLONE_NEWNET).call(|| "unshare(CLONE_NEWNET)".into())?;
     let socket = UdpSocket::bind("0.0.0.0:0")
@@ -66,7 +66,7 @@ pub fn socket_in_new_net(home: BorrowedFd<'_>) -> Result<OwnedFd> {
 /// Wait until the namespace `handle` names is gone: `Ok(true)`; still
 /// alive at `deadline`: `Ok(false)`. Holds nothing while it waits.
 pub fn gone_within(handle: &Handle, deadline: Duration) -> Result<bool> {
-    // STUB: todo!("ask handle.open() until ESTALE, or until the deadline")
+    // STUB: todo!("ask {handle:?}.open() until ESTALE, or for {deadline:?}")
     // BEGIN SOLUTION
     let start = Instant::now();
     loop {
