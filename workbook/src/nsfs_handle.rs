@@ -15,8 +15,12 @@
 //! first argument; AT_FDCWD gives ESTALE (root) or EPERM (others). It needs
 //! no CAP_DAC_READ_SEARCH for nsfs: the caller must be in the namespace, or
 //! hold CAP_SYS_ADMIN in the user namespace that owns it (for a user
-//! namespace, in that namespace itself), else EPERM. A process that is root
-//! in a user namespace of its own therefore may open every namespace it made.
+//! namespace, in that namespace itself). A caller that may not open it gets
+//! ESTALE too, the same answer as for a dead namespace (uid 65534 asking for
+//! a live UTS namespace of root's, here): so ESTALE proves a death only to a
+//! caller that opened the namespace by the same handle while it lived. A
+//! process that is root in a user namespace of its own may open every
+//! namespace it made there.
 //!
 //! Before 6.18 there is no NS_GET_ID (ENOTTY) and name_to_handle_at on an
 //! nsfs file gives EOPNOTSUPP: then nothing proves a namespace died. Not
@@ -172,6 +176,7 @@ impl Handle {
         u64::from_ne_bytes(id)
     }
 
+    // ANCHOR: open
     /// open_by_handle_at(FD_NSFS_ROOT, handle, O_RDONLY | O_CLOEXEC): a new
     /// fd of the namespace, which keeps it alive until closed. ESTALE when
     /// the namespace is gone.
@@ -193,6 +198,8 @@ impl Handle {
         Ok(unsafe { OwnedFd::from_raw_fd(ret) })
     }
 
+    // ANCHOR_END: open
+
     /// How [`Handle::open`] is written in output and errors.
     pub fn open_call(&self) -> String {
         format!(
@@ -202,8 +209,9 @@ impl Handle {
     }
 
     /// Is the namespace alive? Opens it and closes the fd at once, so the
-    /// question keeps nothing alive. `Ok(false)` only on ESTALE, the
-    /// kernel's "no such namespace"; any other failure is an error.
+    /// question keeps nothing alive. `Ok(false)` only on ESTALE: gone, or
+    /// not this caller's to open (see the module's doc); any other failure
+    /// is an error.
     pub fn is_alive(&self) -> Result<bool> {
         match self.open() {
             Ok(fd) => {

@@ -343,7 +343,7 @@ fn net_namespace_limit_reached_after_six_steps() {
 }
 
 /// open_by_handle_at(2) refused (a seccomp filter, as a container runtime
-/// might have): the error names the call, EPERM, and who may open a handle.
+/// might have): the error names the call, EPERM, and the two causes.
 fn open_by_handle_at_refused() {
     let Some(mut prepared) = example().prepare(User::Root) else {
         return;
@@ -373,7 +373,7 @@ fn open_by_handle_at_refused() {
         "{err}"
     );
     assert!(
-        err.contains("hint: the namespace is alive, but only a process in it"),
+        err.contains("hint: pass an nsfs fd or FD_NSFS_ROOT as the first argument"),
         "{err}"
     );
 }

@@ -30,17 +30,20 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
         ("name_to_handle_at", Errno::ENOENT) => {
             Some("no such file: has the process exited? (/proc/PID goes with it)".into())
         }
-        // fs/nsfs.c (6.18), nsfs_fh_to_dentry: a caller outside the namespace
-        // needs CAP_SYS_ADMIN in the user namespace that owns it.
+        // open_by_handle_at(2), EPERM: without CAP_DAC_READ_SEARCH, a first
+        // argument that is not nsfs's (nsfs waives the capability).
         ("open_by_handle_at", Errno::EPERM) => Some(
-            "the namespace is alive, but only a process in it, or one with CAP_SYS_ADMIN in \
-             the user namespace that owns it, may open it by handle: run as root, or make \
-             the namespaces inside a user namespace of your own"
+            "pass an nsfs fd or FD_NSFS_ROOT as the first argument: nsfs needs no \
+             CAP_DAC_READ_SEARCH, any other filesystem does (open_by_handle_at(2)); or a \
+             seccomp filter refuses the call (`Seccomp:` in /proc/self/status)"
                 .into(),
         ),
+        // fs/nsfs.c (6.18), nsfs_fh_to_dentry: a namespace not found, or one
+        // the caller may not open, both end as ESTALE (exportfs).
         ("open_by_handle_at", Errno::ESTALE) => Some(
-            "the namespace is gone: nothing holds it any more (namespaces(7), \"Namespace \
-             lifetime\"); or the first argument is not an nsfs fd nor FD_NSFS_ROOT"
+            "the namespace is gone (namespaces(7), \"Namespace lifetime\"), or this process \
+             may not open it: only a process in it, or with CAP_SYS_ADMIN in the user \
+             namespace that owns it, may; the kernel answers ESTALE for both"
                 .into(),
         ),
         ("open_by_handle_at", Errno::EBADF) => Some(too_old(
@@ -87,15 +90,14 @@ mod tests {
     }
 
     #[test]
-    fn open_by_handle_eperm_says_who_may() {
-        let h = hint(
-            "open_by_handle_at(FD_NSFS_ROOT, {ns_id 9}, O_RDONLY)",
-            Errno::EPERM,
-            &facts(),
-        );
+    fn open_by_handle_says_who_may() {
+        let call = "open_by_handle_at(FD_NSFS_ROOT, {ns_id 9}, O_RDONLY)";
+        let h = hint(call, Errno::ESTALE, &facts());
         assert!(
             h.is_some_and(|h| h.contains("CAP_SYS_ADMIN in the user namespace"))
         );
+        let h = hint(call, Errno::EPERM, &facts());
+        assert!(h.is_some_and(|h| h.contains("FD_NSFS_ROOT")));
         assert!(hint("ioctl(sock, SIOCGSKNS)", Errno::EPERM, &facts()).is_some());
         assert!(hint("ioctl(fd, NS_GET_USERNS)", Errno::EPERM, &facts()).is_none());
     }
