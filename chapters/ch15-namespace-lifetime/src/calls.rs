@@ -3,13 +3,16 @@
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
+use std::path::Path;
+
 use nix::fcntl::{OFlag, open};
+use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
-use workbook::{Error, Result, say};
+use workbook::{Error, Result, cleanup, say};
 
 /// In a keeper: unshare(flags), prove each link in `links` changed, and
 /// hand back `kept` for the keeper to hold.
@@ -84,4 +87,28 @@ pub fn copy_socket(pid: Pid, number: u32) -> Result<OwnedFd> {
 
 fn errno(e: rustix::io::Errno) -> nix::errno::Errno {
     nix::errno::Errno::from_raw(e.raw_os_error())
+}
+
+/// A tmpfs just big enough for one empty file, for this process only.
+pub const TMPFS_OPTIONS: &str = "size=16k,mode=0700";
+
+/// mount("tmpfs", dir, "tmpfs", 0, "size=16k,mode=0700"), undone on every
+/// path (workbook::cleanup). Only in a private mount namespace of our own.
+pub fn mount_tmpfs(dir: &Path) -> Result<cleanup::Mount> {
+    let options = TMPFS_OPTIONS;
+    cleanup::Mount::new(dir, || {
+        mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some(options),
+        )
+        .call(|| {
+            format!(
+                "mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"{options}\")",
+                dir.display()
+            )
+        })
+    })
 }

@@ -27,7 +27,9 @@ use workbook::ns::{self, NsId};
 use workbook::nsfs_handle::socket_net;
 use workbook::{Error, Result, cleanup, mountinfo, nsfs, say, userns};
 
-use calls::{copy_socket, made, netlink_socket, open_ns, same};
+use calls::{
+    TMPFS_OPTIONS, copy_socket, made, mount_tmpfs, netlink_socket, open_ns, same,
+};
 use keeper::Keeper;
 use proof::{alive, dead, name};
 
@@ -97,12 +99,15 @@ fn lesson(args: Args) -> Result<()> {
     say!("step 3: a bind mount");
     // ANCHOR: bind
     // 3. A bind mount of its nsfs file, in a mount namespace of our own made
-    // private first, on a file in our own temporary directory.
+    // private first, on a file in a tmpfs on our own temporary directory: if
+    // this process is killed, the kernel takes the file with the mount
+    // namespace, and only an empty directory can be left.
     let mnt_before = NsId::current("mnt")?;
     unshare(CloneFlags::CLONE_NEWNS).call(|| "unshare(CLONE_NEWNS)".into())?;
     ns::ensure_new(mnt_before, NsId::current("mnt")?)?;
     mountinfo::make_root_private()?;
     let dir = cleanup::TempDir::new("ch15-namespace-lifetime")?;
+    let tmpfs = mount_tmpfs(dir.path())?;
     let file = dir.path().join("uts");
     std::fs::write(&file, "").call(|| format!("creat(\"{}\")", file.display()))?;
     let (keeper, _) = Keeper::start(|| made(uts_flag, &["uts"], ()))?;
@@ -127,7 +132,11 @@ fn lesson(args: Args) -> Result<()> {
         )
         .call(|| call.clone())
     })?;
-    say!("process {me}: unshare(CLONE_NEWNS), / made private; {call}");
+    say!(
+        "process {me}: unshare(CLONE_NEWNS); mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, \
+         NULL); mount(\"tmpfs\", \"{}\", \"tmpfs\", 0, \"{TMPFS_OPTIONS}\"); {call}",
+        dir.path().display()
+    );
     keeper.finish()?;
     alive(&uts, &format!("the bind mount on {}", file.display()))?;
     bound.unmount()?;
@@ -135,8 +144,7 @@ fn lesson(args: Args) -> Result<()> {
         &uts,
         &format!("with the mount: umount2(\"{}\", 0)", file.display()),
     )?;
-    std::fs::remove_file(&file)
-        .call(|| format!("unlink(\"{}\")", file.display()))?;
+    tmpfs.unmount()?;
     dir.remove()?;
     // ANCHOR_END: bind
 
