@@ -261,6 +261,7 @@ def ch07():
                           'sethostname("ch07-child"): ok'],
              [("process <P2>", "uid 0 here", False)], AMBER)
     s.note(["ioctl(fd of uts:[B], NS_GET_USERNS)", "-> user:[B]"], mono=True)
+    return s
 
 
 def ch08():
@@ -285,6 +286,7 @@ def ch08():
     s.ns_box("pid:[B]", ["the kernel kills every process in it",
                          "fork() into it: ENOMEM"],
              [], GREY, faint_box=True)
+    return s
 
 
 def ch09():
@@ -314,6 +316,7 @@ def ch09():
             'umount2("/old", MNT_DETACH)'])
     s.ns_box("the child's copy", ["/ tmpfs: its only mount,",
                                   "no way back to the old root"], [], GREY)
+    return s
 
 
 def ch10():
@@ -347,6 +350,7 @@ def ch10():
              faint_box=True)
     s.note(["Every socket stays in the namespace it was",
             "made in; the host's links never change."])
+    return s
 
 
 def ch11():
@@ -374,6 +378,7 @@ def ch11():
     s.note(["An mqueue mount shows the IPC namespace of",
             "its mounter, at mount(2). The queues die",
             "with ipc:[B]: no IPC_RMID, no mq_unlink."])
+    return s
 
 
 def ch12():
@@ -428,6 +433,32 @@ def ch13():
     return s
 
 
+def ch14():
+    s = Svg("ch14", "Owners, parents and where a walk up ends",
+            "1: user:[A], where process <P1> is, owns uts:[A], ipc:[A] and "
+            "pid:[A]; its child user:[B], made by <P2>, owns uts:[B], ipc:[B] "
+            "and pid:[B]; user:[C], made by <P3>, PID 1 of pid:[B], owns "
+            "uts:[C]. 2: NS_GET_PARENT from user:[C] reaches user:[B] and "
+            "stops with EPERM when asked by <P2>, which is in user:[B]; asked "
+            "by <P1> it reaches user:[A] and stops there with EPERM.")
+    s.heading("1. Each user namespace owns the rest")
+    s.ns_box("user:[A]", ["owns uts:[A], ipc:[A], pid:[A]"],
+             [("process <P1>", "the example", False)], BLUE)
+    s.step(["parent of"])
+    s.ns_box("user:[B]", ["owns uts:[B], ipc:[B], pid:[B]",
+                          "owner uid: yours from A, 0 from B"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["parent of"])
+    s.ns_box("user:[C]", ["owns uts:[C]", "<P3> is PID 1 of pid:[B]"],
+             [("process <P3>", "grandchild", False)], AMBER)
+    s.heading("2. NS_GET_PARENT from user:[C]")
+    s.note(["asked by <P2>: C -> B -> EPERM",
+            "asked by <P1>: C -> B -> A -> EPERM",
+            "of uts:[C]: EINVAL, no parent",
+            "NS_GET_NSTYPE of a file: ENOTTY"], mono=True)
+    return s
+
+
 def ch15():
     s = Svg("ch15", "What keeps a namespace alive, and the proof it died",
             "A keeper process <P2> makes uts:[A]; the parent <P1> takes its "
@@ -466,6 +497,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch11-ipc-namespaces", ch11),
                    ("ch12-cgroupns", ch12),
                    ("ch13-time-namespaces", ch13),
+                   ("ch14-namespace-relations", ch14),
                    ("ch15-namespace-lifetime", ch15)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

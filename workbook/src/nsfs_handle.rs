@@ -28,8 +28,7 @@
 //! in it (fds, bind mounts, child namespaces and sockets are not listed
 //! there), and the inode number is handed out again once it is free.
 //!
-//! NS_GET_ID is defined here, not from libc (0.2.191 lacks it) nor in
-//! [`crate::nsfs`] (chapter 14 adds it there in parallel; one will go).
+//! NS_GET_ID itself is [`crate::nsfs::id`].
 
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -38,30 +37,12 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 
-/// `_IOR(NSIO, 13, __u64)`: include/uapi/linux/nsfs.h since Linux 6.18.
-pub const NS_GET_ID: libc::Ioctl = 0x8008_b70d;
 /// The nsfs root for open_by_handle_at(2) (include/uapi/linux/fcntl.h, 6.18).
 pub const FD_NSFS_ROOT: i32 = -10003;
 /// The handle type of nsfs files (include/linux/exportfs.h, 6.18).
 const FILEID_NSFS: i32 = 0xf1;
 /// Room for a handle: nsfs's is 16 bytes; the kernel says if it needs more.
 const HANDLE_ROOM: usize = 32;
-
-/// NS_GET_ID: the namespace's 64-bit id, never reused while the machine
-/// runs (unlike its inode number). `what` names the fd in an error.
-pub fn ns_id(ns_fd: impl AsFd, what: &str) -> Result<u64> {
-    let mut id: u64 = 0;
-    // Safety: NS_GET_ID writes one u64 through the pointer, which points at
-    // `id`, alive and writable for the whole call; `ns_fd` is borrowed.
-    let ret = unsafe { libc::ioctl(ns_fd.as_fd().as_raw_fd(), NS_GET_ID, &mut id) };
-    if ret == -1 {
-        return Err(Error::sys(
-            format!("ioctl({what}, NS_GET_ID)"),
-            Errno::last(),
-        ));
-    }
-    Ok(id)
-}
 
 /// SIOCGSKNS (ioctl on a socket, net/socket.c; since Linux 4.9): an fd of the
 /// network namespace a socket was made in. Needs CAP_NET_ADMIN in the user
@@ -168,8 +149,8 @@ impl Handle {
         }
     }
 
-    /// The namespace's id, as NS_GET_ID gives it: the handle's first eight
-    /// bytes (struct nsfs_file_handle, fs/nsfs.c, 6.18).
+    /// The namespace's id, as NS_GET_ID ([`crate::nsfs::id`]) gives it: the
+    /// handle's first eight bytes (struct nsfs_file_handle, fs/nsfs.c, 6.18).
     pub fn id(&self) -> u64 {
         let mut id = [0u8; 8];
         id.copy_from_slice(&self.raw.f_handle[..8]);

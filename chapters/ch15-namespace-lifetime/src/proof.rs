@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use workbook::ns::{NsId, Proc};
-use workbook::nsfs_handle::{self, Handle};
+use workbook::nsfs;
+use workbook::nsfs_handle::Handle;
 use workbook::{Error, Result, say};
 
 /// How long [`dead`] asks: far beyond the 50 ms seen here, and still a
@@ -34,7 +35,12 @@ pub fn alive(named: &Named, held: &str) -> Result<()> {
     let fd = named.handle.open()?;
     let what = format!("fd of {}", named.ns);
     let ns = NsId::of_fd(named.ns.ns_type, &fd, &what)?;
-    let id = nsfs_handle::ns_id(&fd, &what)?;
+    let Some(id) = nsfs::id(&fd, &what)? else {
+        return Err(Error::refused(
+            format!("ioctl({what}, NS_GET_ID, &id): unknown to this kernel"),
+            "NS_GET_ID needs Linux 6.18 (`uname -r`)",
+        ));
+    };
     if ns != named.ns || id != named.handle.id() {
         return Err(Error::refused(
             format!("the handle of {} opened {ns}, NS_GET_ID {id}", named.ns),

@@ -14,7 +14,8 @@ use testkit::{
     Example, Ran, RunDir, User, assert_help, assert_usage_error, host_hostname,
     host_ns, on_host,
 };
-use workbook::nsfs_handle::{self, Handle};
+use workbook::nsfs;
+use workbook::nsfs_handle::Handle;
 
 testkit::cases!(
     as_root,
@@ -229,12 +230,10 @@ fn normalized(ran: &Ran) -> String {
             _ => suffix_inodes(line, step),
         });
     }
-    let text = workbook::normalize::normalize(
-        &(lines.join("\n") + "\n"),
-        &host_hostname(),
-        "/tmp",
-    );
-    label_ids(&text)
+    // Ids first, on both spellings, so that `NS_GET_ID 7` and `ns_id 7` get
+    // one label (normalize would label only the second).
+    let text = label_ids(&(lines.join("\n") + "\n"));
+    workbook::normalize::normalize(&text, &host_hostname(), "/tmp")
 }
 
 fn suffix_inodes(line: &str, step: usize) -> String {
@@ -270,6 +269,10 @@ fn label_ids(text: &str) -> String {
             .take_while(char::is_ascii_digit)
             .collect();
         out.push_str(&rest[..at + len]);
+        if digits.is_empty() {
+            rest = &rest[at + len..];
+            continue;
+        }
         let n = labels.len() + 1;
         out.push_str(&format!("<I{}>", labels.entry(digits.clone()).or_insert(n)));
         rest = &rest[at + len + digits.len()..];
@@ -384,7 +387,7 @@ fn a_handle_built_from_parts_opens_a_live_namespace() {
     let path = "/proc/thread-self/ns/uts";
     let from_path = Handle::of_path(path).unwrap();
     let fd = from_path.open().unwrap();
-    let id = nsfs_handle::ns_id(&fd, path).unwrap();
+    let id = nsfs::id(&fd, path).unwrap().unwrap();
     assert_eq!(id, from_path.id());
     let inode = host_ns("uts");
     let seen = Seen { ns: inode, id };

@@ -169,7 +169,8 @@ pub const NSFS_HANDLE: &str = "nsfs file handles";
 /// process's own UTS namespace (all Linux 6.18). The fd opened is closed at
 /// once; nothing changes.
 pub fn nsfs_handles() -> Result<(), Refusal> {
-    use workbook::nsfs_handle::{Handle, ns_id};
+    use workbook::nsfs;
+    use workbook::nsfs_handle::Handle;
     let path = "/proc/self/ns/uts";
     let to = |err: workbook::Error, call: String| {
         refusal(&call, err.errno().unwrap_or(Errno::EIO))
@@ -181,7 +182,11 @@ pub fn nsfs_handles() -> Result<(), Refusal> {
         )
     })?;
     let fd = handle.open().map_err(|e| to(e, handle.open_call()))?;
-    ns_id(&fd, path)
-        .map_err(|e| to(e, format!("ioctl(fd of \"{path}\", NS_GET_ID)")))?;
+    let id_call = format!("ioctl(fd of \"{path}\", NS_GET_ID, &id)");
+    match nsfs::id(&fd, path) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(refusal(&id_call, Errno::ENOTTY)),
+        Err(e) => return Err(to(e, id_call)),
+    }
     Ok(())
 }

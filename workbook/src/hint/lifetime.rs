@@ -1,24 +1,18 @@
-//! Hints for the calls of chapter 15 (namespace lifetime): NS_GET_ID, the
-//! file handles of nsfs, and SIOCGSKNS.
+//! Hints for the calls of chapter 15 (namespace lifetime): the file handles
+//! of nsfs, and SIOCGSKNS. (NS_GET_ID's are chapter 14's, `relations`.)
 
 use nix::errno::Errno;
 
 use super::{call_name, too_old};
 use crate::machine::Facts;
 
-/// Linux 6.18 added NS_GET_ID and file handles for nsfs (fs/nsfs.c).
-const NEEDS: &str = "NS_GET_ID and nsfs file handles need Linux 6.18";
+/// Linux 6.18 added file handles for nsfs (fs/nsfs.c).
+const NEEDS: &str = "nsfs file handles need Linux 6.18";
 
 /// The hint for a lifetime call, or `None` to let the general rules decide.
 pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
     let name = call_name(call);
     match (name, errno) {
-        // ioctl_ns(2): an unknown request on an nsfs fd is ENOTTY; so is any
-        // request on a file that is not an nsfs file.
-        ("ioctl", Errno::ENOTTY) if call.contains("NS_GET_ID") => Some(format!(
-            "{}; or the fd is not a namespace file (/proc/PID/ns/*)",
-            too_old(NEEDS, facts)
-        )),
         // name_to_handle_at(2), EOPNOTSUPP: "The filesystem does not support
         // decoding of a pathname to a file handle": nsfs before 6.18, or the
         // /proc/PID/ns link itself, without AT_SYMLINK_FOLLOW.
@@ -76,17 +70,14 @@ mod tests {
     #[test]
     fn old_kernels_are_named() {
         let h = hint(
-            "ioctl(fd of \"/proc/self/ns/uts\", NS_GET_ID)",
-            Errno::ENOTTY,
-            &facts(),
-        );
-        assert!(h.is_some_and(|h| h.contains("Linux 6.18; this kernel is 6.6")));
-        let h = hint(
             "name_to_handle_at(AT_FDCWD, \"/proc/1/ns/uts\", AT_SYMLINK_FOLLOW)",
             Errno::EOPNOTSUPP,
             &facts(),
         );
-        assert!(h.is_some_and(|h| h.contains("AT_SYMLINK_FOLLOW")));
+        assert!(
+            h.is_some_and(|h| h.contains("AT_SYMLINK_FOLLOW")
+                && h.contains("this kernel is 6.6"))
+        );
     }
 
     #[test]
