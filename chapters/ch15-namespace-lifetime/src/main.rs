@@ -36,11 +36,11 @@ use proof::{alive, dead, name};
 const USAGE: &str = "\
 Usage: ch15-namespace-lifetime
 
-Six times: a child process makes a namespace held by one thing besides
-itself (nothing, an fd, a bind mount, a namespace it owns or parents,
-pid_for_children and time_for_children, a socket), then exits; the parent,
-holding only a file handle, proves the namespace alive while the thing
-holds it and gone (open_by_handle_at: ESTALE) once it lets go. Needs Linux
+Seven steps. In each, a keeper process makes a namespace held by one more
+thing (nothing, an fd, a bind mount, a namespace it owns or parents,
+pid_for_children and time_for_children, a socket) and exits; this process,
+holding only the namespace's file handle, proves it alive while that thing
+holds it, and gone (open_by_handle_at: ESTALE) once it lets go. Needs Linux
 6.18. Root runs it directly; anyone else inside a user namespace the example
 creates first. Read namespaces(7), \"Namespace lifetime\".
 ";
