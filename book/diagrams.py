@@ -459,6 +459,34 @@ def ch14():
     return s
 
 
+def ch15():
+    s = Svg("ch15", "What keeps a namespace alive, and the proof it died",
+            "A keeper process <P2> makes uts:[A]; the parent <P1> takes its "
+            "file handle, which holds nothing, and an fd, which holds it. "
+            "When <P2> exits, open_by_handle_at with the handle still opens "
+            "uts:[A], held by the fd alone. When the fd is closed, nothing "
+            "holds it: open_by_handle_at fails with ESTALE, the kernel's "
+            "proof that uts:[A] is gone.")
+    s.heading("1. A keeper makes uts:[A]")
+    s.ns_box("uts:[A]", ["ns_id 12345 (never reused)",
+                         "held by: process <P2>, an fd of <P1>"],
+             [("process <P2>", "keeper", False)], AMBER)
+    s.note(["<P1> holds: the fd, and a file handle",
+            "{ns_id 12345}, which holds nothing"], size=13)
+    s.step(["<P2> exits"])
+    s.heading("2. Held by the fd alone")
+    s.ns_box("uts:[A]", ["held by: an fd of <P1>",
+                         "open_by_handle_at -> fd: alive"],
+             [("process <P2>", "exited", True)], AMBER)
+    s.step(["close(fd)"])
+    s.heading("3. Nothing holds it")
+    s.ns_box("uts:[A]", ["freed (some holders go an RCU",
+                         "grace period later: ask again)",
+                         "open_by_handle_at -> ESTALE"], [], GREY,
+             faint_box=True)
+    return s
+
+
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
                    ("ch06-bind-mount", ch06),
@@ -469,6 +497,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch11-ipc-namespaces", ch11),
                    ("ch12-cgroupns", ch12),
                    ("ch13-time-namespaces", ch13),
-                   ("ch14-namespace-relations", ch14)]:
+                   ("ch14-namespace-relations", ch14),
+                   ("ch15-namespace-lifetime", ch15)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

@@ -109,6 +109,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = cgroup::hint(call, errno) {
         return hint;
     }
+    if let Some(hint) = lifetime::hint(call, errno, facts) {
+        return hint;
+    }
     let Some(kind) = kind_of(call) else {
         return String::new();
     };
@@ -484,6 +487,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
 
 mod cgroup;
 mod ipc;
+mod lifetime;
 mod netlink;
 mod pid;
 mod propagation;

@@ -5,6 +5,8 @@
 //!
 //! - [`ns`]: a namespace's identity, the (st_dev, st_ino) pair of its nsfs file;
 //! - [`nsfs`]: the ioctls of a namespace file (its owner, its parent);
+//! - [`nsfs_handle`]: a namespace's id and file handle, which name it
+//!   without keeping it alive (Linux 6.18);
 //! - [`userns`]: entering a user namespace first when the learner is not root;
 //! - [`error`]: errors that name the call, the errno and what to do;
 //! - [`hint`]: that "what to do", which `workbook doctor` prints too;
@@ -50,6 +52,8 @@ pub mod normalize;
 pub mod ns;
 #[cfg(target_os = "linux")]
 pub mod nsfs;
+#[cfg(target_os = "linux")]
+pub mod nsfs_handle;
 #[cfg(target_os = "linux")]
 pub mod owner;
 #[cfg(target_os = "linux")]

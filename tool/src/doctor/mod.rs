@@ -77,6 +77,13 @@ pub fn doctor(root: &Path) -> Outcome {
         out.why(&facts, who, &result);
         tried.insert(t, result);
     }
+    // Chapter 15 and its exercises name namespaces by nsfs file handles
+    // (Linux 6.18): asked of this process's own UTS namespace, which the
+    // question changes nothing about.
+    let handles = probe::nsfs_handles();
+    out.tried("name_to_handle_at on a namespace file", &handles);
+    out.why(&facts, As::Me, &handles);
+    tried.insert(probe::NSFS_HANDLE, handles);
     let cannot = match catalog::load(root) {
         Ok(catalog) => verdicts(&mut out, root, &catalog, &tried, &nobody, rootless),
         Err(_) => {
@@ -278,6 +285,11 @@ fn needs(dirs: &[PathBuf]) -> (Vec<&'static str>, bool) {
             let text = fs::read_to_string(&file).unwrap_or_default();
             for code in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
                 userns |= code.contains("userns::");
+                if code.contains("nsfs_handle::")
+                    && !found.contains(&probe::NSFS_HANDLE)
+                {
+                    found.push(probe::NSFS_HANDLE);
+                }
                 for (at, _) in code.match_indices("CLONE_NEW") {
                     let word: String = code[at + 9..]
                         .chars()

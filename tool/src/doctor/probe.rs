@@ -161,3 +161,32 @@ pub fn refusal(call: &str, errno: Errno) -> Refusal {
         in_new_userns: false,
     }
 }
+
+/// The need of code that uses `workbook::nsfs_handle` (chapter 15).
+pub const NSFS_HANDLE: &str = "nsfs file handles";
+
+/// NS_GET_ID, name_to_handle_at(2) and open_by_handle_at(2) on this
+/// process's own UTS namespace (all Linux 6.18). The fd opened is closed at
+/// once; nothing changes.
+pub fn nsfs_handles() -> Result<(), Refusal> {
+    use workbook::nsfs;
+    use workbook::nsfs_handle::Handle;
+    let path = "/proc/self/ns/uts";
+    let to = |err: workbook::Error, call: String| {
+        refusal(&call, err.errno().unwrap_or(Errno::EIO))
+    };
+    let handle = Handle::of_path(path).map_err(|e| {
+        to(
+            e,
+            format!("name_to_handle_at(AT_FDCWD, \"{path}\", AT_SYMLINK_FOLLOW)"),
+        )
+    })?;
+    let fd = handle.open().map_err(|e| to(e, handle.open_call()))?;
+    let id_call = format!("ioctl(fd of \"{path}\", NS_GET_ID, &id)");
+    match nsfs::id(&fd, path) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(refusal(&id_call, Errno::ENOTTY)),
+        Err(e) => return Err(to(e, id_call)),
+    }
+    Ok(())
+}
