@@ -107,7 +107,14 @@ pub fn container(config: &Config, host: &Host, maps: &Receiver) -> Result<i32> {
     // ANCHOR_END: cgroup
 
     let argv = &config.command;
-    let path = resolve(&argv[0])?;
+    let path = match resolve(&argv[0]) {
+        Ok(path) => path,
+        Err(err) => {
+            // A shell's status for a command not found (bash(1), "EXIT STATUS").
+            let _ = writeln!(std::io::stderr(), "PID 1: {err}");
+            return Ok(127);
+        }
+    };
     let env = [
         format!("PATH={PATH}"),
         "HOME=/".into(),

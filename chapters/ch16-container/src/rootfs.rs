@@ -18,9 +18,10 @@ use workbook::{Result, mountinfo};
 
 use crate::step;
 
-/// Where the new root is built: a directory that exists on every Linux
-/// system. The tmpfs covers it in the container's mount namespace only.
-pub const STAGE: &str = "/tmp";
+/// Where the new root is built: a directory every Linux system has (the
+/// Filesystem Hierarchy Standard requires /mnt). The tmpfs covers it, and
+/// whatever is mounted below it, in the container's mount namespace only.
+pub const STAGE: &str = "/mnt";
 
 /// The host's directories of programs and libraries. Each one that is a
 /// symlink on the host (`/bin -> usr/bin` on a merged-/usr system such as
