@@ -10,6 +10,7 @@ use std::fs::File;
 use std::process::ExitCode;
 
 use ex31_userns_first as ex;
+use nix::errno::Errno;
 use nix::unistd::{getpid, getuid};
 use testkit::exercise::{
     self, Case, Outcome, Report, call, ensure, report, report_ns, setup,
@@ -43,14 +44,19 @@ fn spawns() -> Outcome {
             report_ns("uts", NsId::current("uts")?);
             report_ns("pid_ns", NsId::current("pid")?);
             let uts = File::open("/proc/self/ns/uts").map_err(|e| e.to_string())?;
-            report_ns(
-                "uts_owner",
-                nsfs::owner_id(&uts, "fd of /proc/self/ns/uts")?,
-            );
+            // ioctl_ns(2): EPERM when the owner is above the caller's
+            // user namespace, out of its sight.
+            match nsfs::owner_id(&uts, "fd of /proc/self/ns/uts") {
+                Ok(owner) => report_ns("uts_owner", owner),
+                Err(err) if err.errno() == Some(Errno::EPERM) => {
+                    report("uts_owner_above", "yes")
+                }
+                Err(err) => return Err(err),
+            }
             Ok(())
         }),
     )?;
-    call("waiting for the child spawn returned", child.wait())
+    call("waiting for the child that spawn returned", child.wait())
 }
 
 fn judged(r: &Report) -> Outcome {
@@ -69,6 +75,13 @@ fn judged(r: &Report) -> Outcome {
     ensure(uts != r.ns("start_uts")?, || {
         format!(
             "body ran in the caller's UTS namespace {uts}: create a new one (CLONE_NEWUTS)"
+        )
+    })?;
+    ensure(r.get("uts_owner_above").is_err(), || {
+        format!(
+            "body's UTS namespace {uts} belongs to a user namespace above its own {user}: a \
+             namespace belongs to the user namespace its creator was in at that moment, so \
+             create the user namespace first"
         )
     })?;
     let owner = r.ns("uts_owner")?;
