@@ -302,6 +302,12 @@ impl Container {
                         step!(
                             "process {me} (parent): got {signal}; kill({pid}, {signal})"
                         );
+                        if !signals::caught_by(pid, signal) {
+                            step!(
+                                "process {me} (parent): PID 1 has no handler for {signal}: the \
+                                 kernel drops it (pid_namespaces(7)); use --init, or SIGKILL"
+                            );
+                        }
                     }
                     continue;
                 }

@@ -97,3 +97,17 @@ pub fn take_forwarded() -> Option<Signal> {
         n => Signal::try_from(n).ok(),
     }
 }
+
+/// Whether process `pid` has a handler for `signal`: bit N-1 of `SigCgt`
+/// in /proc/PID/status (proc(5)). PID 1 of a PID namespace receives only
+/// the signals it has a handler for, from inside and from outside, SIGKILL
+/// and SIGSTOP aside (pid_namespaces(7), "The namespace init process").
+pub fn caught_by(pid: nix::unistd::Pid, signal: Signal) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let hex = status.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+}
