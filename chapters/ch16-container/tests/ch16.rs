@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
 use nix::sys::signal::{Signal, kill};
@@ -22,6 +23,7 @@ testkit::cases!(
     exit_status_comes_back,
     sigterm_reaches_the_command_as_pid_1,
     sigterm_reaches_the_command_under_init,
+    sigterm_without_a_handler_is_dropped_and_sigkill_ends_all,
     a_missing_command_is_127,
     quiet_prints_only_the_command,
     zero_limits_are_refused,
@@ -250,6 +252,61 @@ fn sigterm_reaches_the_command_under_init() {
         );
         assert_eq!(code, 128 + 15, "{out}");
     }
+}
+
+/// PID 1 without a handler: the kernel drops the forwarded SIGTERM, and
+/// the parent says so. Then SIGKILL to the parent, which nothing can
+/// forward: PR_SET_PDEATHSIG kills PID 1, and with it the container.
+fn sigterm_without_a_handler_is_dropped_and_sigkill_ends_all() {
+    let Some(prepared) = example().prepare(User::Unprivileged) else {
+        return;
+    };
+    let mut cmd = prepared.command;
+    let dir = testkit::RunDir::new();
+    let before = testkit::HostState::capture(dir.path());
+    let mut child = cmd
+        .args(["/bin/sh", "-c", "echo ready; sleep 100"])
+        .env("TMPDIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the example");
+    let parent = Pid::from_raw(child.id() as i32);
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    let mut line = String::new();
+    let mut sent = false;
+    while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+        printed.push_str(&line);
+        if line == "ready\n" && !sent {
+            kill(parent, Signal::SIGTERM).unwrap();
+            sent = true;
+        }
+        if line.contains("no handler for SIGTERM") {
+            kill(parent, Signal::SIGKILL).unwrap();
+        }
+        line.clear();
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status}:\n{printed}");
+    assert!(
+        printed.contains("PID 1 has no handler for SIGTERM: the kernel drops it"),
+        "{printed}"
+    );
+    let new = line_with(&printed, "on the host): in ");
+    let pid_ns = ns_on_line(new, "", "pid");
+    let host_pid = number_after(new, "PID 1 (process ");
+    // The kernel delivers PR_SET_PDEATHSIG when the parent has died, which
+    // wait(2) has just seen; PID 1 then dies, and its namespace with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_link(format!("/proc/{host_pid}/ns/pid"))
+        .is_ok_and(|ns| ns.to_string_lossy() == pid_ns)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_gone(&host_pid, &pid_ns);
+    testkit::HostState::capture(dir.path()).assert_unchanged_since(&before);
 }
 
 fn a_missing_command_is_127() {
