@@ -11,6 +11,7 @@ pub mod cli;
 pub mod dev;
 pub mod doctor;
 pub mod hint;
+pub mod map;
 pub mod progress;
 pub mod reset;
 pub mod results;

@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use workbook_tool::cli::{self, Usage};
-use workbook_tool::{catalog, dev, doctor, hint, progress, reset, solution, watch};
+use workbook_tool::{
+    catalog, dev, doctor, hint, map, progress, reset, solution, watch,
+};
 
 const USAGE: &str = "\
 Usage: cargo workbook COMMAND
@@ -22,6 +24,10 @@ Commands:
                         the answer: once the exercise passes, or after asking
   doctor                what will run on this machine, and the fix for what
                         will not
+  map CHAPTER [--svg FILE]
+                        run a chapter's example and print the map of the run:
+                        which process was in which namespace, and where it
+                        moved; `map --help`
   dev ...               for authors (generate the stubs, list the exercises);
                         `dev --help`
 
@@ -39,13 +45,19 @@ fn main() -> ExitCode {
             workbook::say::text(USAGE);
             return workbook::say::finish(ExitCode::SUCCESS);
         }
+        // Not after `--`: `map ch07 -- --help` is the example's help.
         [command, rest @ ..]
-            if rest.iter().any(|a| matches!(*a, "-h" | "--help")) =>
+            if rest
+                .iter()
+                .take_while(|a| **a != "--")
+                .any(|a| matches!(*a, "-h" | "--help")) =>
         {
             workbook::say::text(usage(command));
             return workbook::say::finish(ExitCode::SUCCESS);
         }
         ["doctor"] => doctor::doctor(&root),
+        // Before the catalog: `map -` needs nothing of the checkout.
+        ["map", rest @ ..] => map::map(&root, rest),
         [] => Err(Usage("missing command".into())),
         [command, rest @ ..] => match catalog::load(&root) {
             Err(why) => {
@@ -81,6 +93,7 @@ fn usage(command: &str) -> &'static str {
     match command {
         "hint" => hint::USAGE,
         "dev" => dev::USAGE,
+        "map" => map::USAGE,
         _ => USAGE,
     }
 }

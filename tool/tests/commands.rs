@@ -188,3 +188,125 @@ fn a_closed_or_full_stdout_ends_it_without_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// The book's maps are what the committed snapshots draw (CI runs this).
+#[test]
+fn the_books_maps_match_their_snapshots() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let out = run(fixture::workbook(&root, &["dev", "maps", "--check"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}\nrun `cargo workbook dev maps`, then look at the maps",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("map-ch04-join-proc.svg: up to date"));
+}
+
+/// `dev maps --check` fails on a map that differs, and changes nothing;
+/// `dev maps` writes it.
+#[test]
+fn dev_maps_check_fails_on_a_stale_map() {
+    let fx = Fixture::new("maps");
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("chapters/ch04-join-proc/tests/snapshots/ch04__root.snap");
+    for dir in ["chapters/ch04-join-proc/tests/snapshots", "book/src/images"] {
+        std::fs::create_dir_all(fx.path(dir)).unwrap();
+    }
+    fx.write(
+        "chapters/ch04-join-proc/tests/snapshots/ch04__root.snap",
+        &std::fs::read_to_string(real).unwrap(),
+    );
+    let svg = "book/src/images/map-ch04-join-proc.svg";
+    fx.write(svg, "<svg>stale</svg>\n");
+    let out = run(fx.workbook(&["dev", "maps", "--check", "ch04"]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("map-ch04-join-proc.svg: differs"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fx.read(svg), "<svg>stale</svg>\n", "--check wrote");
+    let out = run(fx.workbook(&["dev", "maps", "ch04"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(fx.read(svg).contains("setns()"));
+    let out = run(fx.workbook(&["dev", "maps", "--check", "ch04"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A chapter with no map, an unknown flag: usage errors.
+    for args in [&["dev", "maps", "ch99"][..], &["dev", "maps", "--frob"]] {
+        assert_eq!(run(fx.workbook(args)).status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// `map CHAPTER` runs `cargo run -q -p <chapter> -- ARGS` and maps what it
+/// printed; a failed example still shows its map, and exits 1.
+#[test]
+fn map_runs_the_chapter_through_cargo() {
+    let fx = Fixture::new("map");
+    std::fs::create_dir_all(fx.path("chapters/ch04-join-proc")).unwrap();
+    fx.write(
+        "story",
+        "process 41 (joiner): uts:[4026531838]; hostname \"h\"\n\
+         process 42 (target): unshare(CLONE_NEWUTS) -> uts:[4026532247]\n\
+         process 41 (joiner): setns(uts_fd, CLONE_NEWUTS) -> uts:[4026532247]\n",
+    );
+    let cargo = fx.path("cargo");
+    fx.write(
+        "cargo",
+        &format!(
+            "#!/bin/sh\necho \"$*\" >'{log}'\ncat '{story}'\nexit ${{STATUS:-0}}\n",
+            log = fx.path("cargo.log").display(),
+            story = fx.path("story").display()
+        ),
+    );
+    std::fs::set_permissions(
+        &cargo,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = run({
+        let mut cmd = fx.workbook(&["map", "ch04", "--", "a", "b"]);
+        cmd.env("CARGO", &cargo);
+        cmd
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fx.read("cargo.log"), "run -q -p ch04-join-proc -- a b\n");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("<P1> (joiner)  uts:[A] (line 1)")
+            && stdout.contains("uts:[A] -> uts:[B] (line 3, setns())")
+            && stdout.contains("uts:[B]    <P2> (2), <P1> (3)  shared"),
+        "{stdout}"
+    );
+    let out = run({
+        let mut cmd = fx.workbook(&["map", "ch04-join-proc"]);
+        cmd.env("CARGO", &cargo).env("STATUS", "1");
+        cmd
+    });
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("setns()"));
+    for args in [
+        &["map"][..],
+        &["map", "ch99"],
+        &["map", "--svg"],
+        &["map", "-", "--", "x"],
+        &["map", "ch04", "ch05"],
+        &["map", "--frob", "ch04"],
+    ] {
+        let out = run(fx.workbook(args));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run(fx.workbook(&["map", "--help"]));
+    assert!(text(&out.stdout).contains("Usage: cargo workbook map CHAPTER"));
+}

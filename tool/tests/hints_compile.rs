@@ -174,3 +174,32 @@ fn the_rule_catches_placeholders_unmarked_code_and_other_code() {
     assert!(!ok("Ok(Identity { dev })"), "an unmarked call and braces");
     assert!(!ok("`open(path"), "an open backtick");
 }
+
+/// The workspace builds without incremental compilation, except the
+/// exercises, which the learner edits and checks again and again: each has
+/// its own `[profile.dev.package.<package>] incremental = true` in the root
+/// Cargo.toml. A new exercise without one would still work, only slower to
+/// check after each edit; this says so at once.
+#[test]
+fn every_exercise_keeps_incremental_compilation() {
+    let root = repo();
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let exercises = catalog::load(&root).unwrap_or_default();
+    assert!(!exercises.is_empty(), "no exercises in {}", catalog::FILE);
+    let missing: Vec<_> = exercises
+        .iter()
+        .filter(|e| {
+            let table =
+                format!("[profile.dev.package.{}]\nincremental = true", e.package);
+            !manifest.contains(&table)
+        })
+        .map(|e| e.package.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add to the root Cargo.toml, for each: [profile.dev.package.<package>] \
+         incremental = true\nmissing: {}",
+        missing.join(", ")
+    );
+}

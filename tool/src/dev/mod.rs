@@ -3,9 +3,12 @@
 //! - `dev generate [--check] [--force]`: the exercises' stubs from the
 //!   solutions ([`generate`]);
 //! - `dev list`: the catalog, one exercise a line, tab-separated
-//!   (`id package chapter title`), for scripts such as `.ci/exercises.sh`.
+//!   (`id package chapter title`), for scripts such as `.ci/exercises.sh`;
+//! - `dev maps [--check] [CHAPTER...]`: the book's namespace maps from the
+//!   chapters' snapshots ([`maps`]).
 
 pub mod generate;
+pub mod maps;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,6 +26,9 @@ Commands:
                  differs from what the solution gives is someone's work: it is
                  kept unless --force
   list           the exercises, one a line: id, package, chapter, title (tabs)
+  maps [--check] [CHAPTER...]
+                 draw the book's namespace maps (book/src/images/map-*.svg)
+                 from the chapters' root snapshots; --check only compares
 ";
 
 pub fn dev(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
@@ -33,6 +39,17 @@ pub fn dev(root: &Path, catalog: &[Exercise], args: &[&str]) -> Outcome {
             match flags.iter().find(|f| !matches!(**f, "--check" | "--force")) {
                 Some(flag) => Err(Usage(format!("unknown option {flag:?}"))),
                 None => generate::generate(root, catalog, check, force),
+            }
+        }
+        ["maps", args @ ..] => {
+            let check = args.contains(&"--check");
+            match args.iter().find(|a| a.starts_with('-') && **a != "--check") {
+                Some(flag) => Err(Usage(format!("unknown option {flag:?}"))),
+                None => {
+                    let only: Vec<&str> =
+                        args.iter().copied().filter(|a| *a != "--check").collect();
+                    maps::maps(root, check, &only)
+                }
             }
         }
         ["list"] => {
