@@ -97,11 +97,10 @@ pub fn container(config: &Config, host: &Host, maps: &Receiver) -> Result<i32> {
         .call(|| "read(fd of \"/proc/self/cgroup\")".into())?;
     let all_root = cgroup.lines().all(|line| line.ends_with(":/"));
     step!(
-        "PID 1: in {}: /proc/self/cgroup {}; no cgroup made",
-        NsId::current("cgroup")?,
+        "PID 1: /proc/self/cgroup {}: the root of its cgroup namespace; no cgroup made",
         match all_root {
             true => "shows \"/\" on every line",
-            false => "shows a path below its root",
+            false => "shows a path below \"/\"",
         }
     );
     // ANCHOR_END: cgroup
