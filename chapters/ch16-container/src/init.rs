@@ -230,7 +230,7 @@ fn tiny_init(path: &CStr, argv: &[CString], env: &[CString]) -> Result<i32> {
     // The command waits for one byte, so that this line comes before its
     // output.
     let (go_tx, go_rx) = workbook::process::channel()?;
-    crate::close_on_exec(&[&go_tx, &go_rx])?;
+    crate::parent::close_on_exec(&[&go_tx, &go_rx])?;
     let _ = std::io::stdout().flush();
     // Safety: this process has one thread (cloned from a single-threaded
     // parent, it started none); the child only reads a pipe, then execs

@@ -21,26 +21,27 @@
 
 mod init;
 mod maps;
+mod options;
+mod parent;
 mod rootfs;
 mod signals;
 
-use std::ffi::{CString, OsString};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use nix::errno::Errno;
 use nix::sched::{CloneFlags, clone};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
+use workbook::Result;
 use workbook::cli::{self, Args};
 use workbook::error::Context;
 use workbook::ns::NsId;
 use workbook::process::{self, Receiver, Sender};
-use workbook::{Error, Result};
+
+pub use options::Config;
+use parent::{Container, close_on_exec};
 
 const USAGE: &str = "\
 Usage: ch16-container [--quiet] [--init] [--hostname NAME] COMMAND [ARGS...]
@@ -57,7 +58,7 @@ Exits with COMMAND's status (128 + N if signal N killed it).
   --hostname NAME  the container's hostname (default ch16-container)
 ";
 
-const DEFAULT_HOSTNAME: &str = "ch16-container";
+pub const DEFAULT_HOSTNAME: &str = "ch16-container";
 
 /// Namespaces the child is cloned into; the user namespace is created
 /// first and owns the others (user_namespaces(7)), whatever the order of
@@ -78,7 +79,7 @@ const FLAG_NAMES: &str = "CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEW
 /// The types in FLAGS, in the order the story prints them.
 const TYPES: [&str; 7] = ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup"];
 
-static QUIET: AtomicBool = AtomicBool::new(false);
+pub static QUIET: AtomicBool = AtomicBool::new(false);
 /// The exit status to end with: the command's, once the lesson has it.
 static STATUS: AtomicI32 = AtomicI32::new(-1);
 
@@ -104,59 +105,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// What the child is to do, prepared before the clone.
-#[derive(Debug)]
-pub struct Config {
-    pub hostname: String,
-    pub with_init: bool,
-    pub command: Vec<CString>,
-}
-
 fn lesson(args: Args) -> Result<()> {
-    let config = options(args.rest())?;
+    let config = options::options(args.rest())?;
     let status = run(&config)?;
     STATUS.store(status, Ordering::Relaxed);
     Ok(())
-}
-
-fn options(args: Vec<OsString>) -> Result<Config> {
-    let mut args = args.into_iter();
-    let (mut hostname, mut with_init) = (None, false);
-    let mut command = Vec::new();
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--quiet") => QUIET.store(true, Ordering::Relaxed),
-            Some("--init") => with_init = true,
-            Some("--hostname") => {
-                match args.next().and_then(|a| a.into_string().ok()) {
-                    Some(name) => hostname = Some(name),
-                    None => return Err(Error::usage("--hostname needs a NAME")),
-                }
-            }
-            Some("--") => break,
-            Some(option) if option.starts_with('-') => {
-                return Err(Error::usage(format!("unknown option {option:?}")));
-            }
-            _ => {
-                command.push(arg);
-                break;
-            }
-        }
-    }
-    command.extend(args);
-    if command.is_empty() {
-        return Err(Error::usage("missing COMMAND"));
-    }
-    let command = command
-        .into_iter()
-        .map(|arg| CString::new(arg.into_vec()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| Error::usage("an argument of COMMAND contains a NUL byte"))?;
-    Ok(Config {
-        hostname: cli::hostname(hostname, DEFAULT_HOSTNAME)?,
-        with_init,
-        command,
-    })
 }
 
 /// The namespaces of the parent, which the child must not be in.
@@ -165,11 +118,10 @@ pub type Host = [NsId; 7];
 fn run(config: &Config) -> Result<i32> {
     let me = std::process::id();
     // ANCHOR: parent
-    let mut ids = Vec::new();
-    for ns_type in TYPES {
-        ids.push(NsId::current(ns_type)?);
+    let mut host: Host = [NsId::current("user")?; 7];
+    for (id, ns_type) in host.iter_mut().zip(TYPES) {
+        *id = NsId::current(ns_type)?;
     }
-    let host: Host = ids.try_into().map_err(|_| "seven namespaces")?;
     step!("process {me} (parent): in {}", list(&host));
 
     // Blocked before the clone, so that none is lost before the handler
@@ -177,13 +129,8 @@ fn run(config: &Config) -> Result<i32> {
     signals::block()?;
     let (maps_tx, maps_rx) = process::channel()?;
     close_on_exec(&[&maps_tx, &maps_rx])?;
-    let container = clone_container(config, &host, &maps_rx, &maps_tx)?;
-    let container = Container {
-        maps: Some(maps_tx),
-        pid: container,
-        reaped: false,
-    };
-    let pid = container.pid;
+    let pid = clone_container(config, &host, &maps_rx, &maps_tx)?;
+    let container = Container::new(maps_tx, pid);
     drop(maps_rx);
     signals::forward_to(pid)?;
     step!(
@@ -214,23 +161,6 @@ fn list(ids: &[NsId]) -> String {
         .map(NsId::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// FD_CLOEXEC on both ends: the command must not inherit the pipe.
-pub fn close_on_exec(fds: &[&dyn AsFd]) -> Result<()> {
-    for fd in fds {
-        // Safety: F_SETFD on a descriptor we own, with a plain flag.
-        let done = unsafe {
-            libc::fcntl(fd.as_fd().as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC)
-        };
-        if done == -1 {
-            return Err(Error::sys(
-                "fcntl(pipe, F_SETFD, FD_CLOEXEC)",
-                Errno::last(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The child's stack: see chapter 3 (1 MiB, pages backed only when touched).
@@ -269,66 +199,3 @@ fn clone_container(
         .call(|| format!("clone({} | SIGCHLD)", FLAG_NAMES))
 }
 // ANCHOR_END: clone
-
-/// The container's PID 1, seen from the parent. On an error path, Drop
-/// closes the pipe first (the child, waiting on it, reads end-of-file and
-/// exits), then reaps it.
-#[derive(Debug)]
-struct Container {
-    maps: Option<Sender>,
-    pid: Pid,
-    reaped: bool,
-}
-
-impl Container {
-    fn release(&self) -> Result<()> {
-        match &self.maps {
-            Some(maps) => maps.notify(),
-            None => Ok(()),
-        }
-    }
-
-    /// waitpid(2) until PID 1 ends, telling each signal forwarded on the
-    /// way. Its status as a shell gives it: the exit code, or 128 + N.
-    fn wait(mut self) -> Result<i32> {
-        let (me, pid) = (std::process::id(), self.pid);
-        loop {
-            let status = match waitpid(pid, None) {
-                Ok(WaitStatus::Exited(_, code)) => code,
-                Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
-                Ok(_) => continue,
-                Err(Errno::EINTR) => {
-                    if let Some(signal) = signals::take_forwarded() {
-                        step!(
-                            "process {me} (parent): got {signal}; kill({pid}, {signal})"
-                        );
-                        if !signals::caught_by(pid, signal) {
-                            step!(
-                                "process {me} (parent): PID 1 has no handler for {signal}: the \
-                                 kernel drops it (pid_namespaces(7)); use --init, or SIGKILL"
-                            );
-                        }
-                    }
-                    continue;
-                }
-                Err(errno) => {
-                    return Err(Error::sys(
-                        format!("waitpid({pid}, &status, 0)"),
-                        errno,
-                    ));
-                }
-            };
-            self.reaped = true;
-            return Ok(status);
-        }
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        drop(self.maps.take());
-        if !self.reaped {
-            while let Err(Errno::EINTR) = waitpid(self.pid, None) {}
-        }
-    }
-}
