@@ -28,6 +28,7 @@ mod signals;
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -44,7 +45,7 @@ pub use options::Config;
 use parent::{Container, close_on_exec};
 
 const USAGE: &str = "\
-Usage: ch16-container [--quiet] [--init] [--hostname NAME] COMMAND [ARGS...]
+Usage: ch16-container [--quiet] [--init] [--time] [--hostname NAME] COMMAND [ARGS...]
 
 Runs COMMAND in a container made of the chapters: new user, PID, mount,
 UTS, IPC, network and cgroup namespaces; a root on a tmpfs with the host's
@@ -55,6 +56,8 @@ Exits with COMMAND's status (128 + N if signal N killed it).
   --quiet          print no step, only COMMAND's output
   --init           PID 1 is a tiny init that reaps orphans and forwards
                    signals; COMMAND is PID 2
+  --time           a time namespace too, whose monotonic and boot-time
+                   clocks start at 0 (/proc/uptime)
   --hostname NAME  the container's hostname (default ch16-container)
 ";
 
@@ -183,18 +186,26 @@ fn clone_container(
         // child would hold the pipe open itself, and never see the parent
         // die.
         unsafe { libc::close(maps_tx.as_fd().as_raw_fd()) };
-        let mut code = 0;
-        let status = process::child_life(|| {
-            code = init::container(config, host, maps)?;
-            Ok(())
-        });
-        (if status == 0 { code } else { status }) as isize
+        // Like process::child_life, which would name this process by its
+        // PID here, 1: a panic becomes status 101, an error its code.
+        let life = panic::catch_unwind(AssertUnwindSafe(|| {
+            init::container(config, host, maps)
+        }));
+        let _ = std::io::stdout().flush();
+        (match life {
+            Ok(Ok(status)) => status,
+            Ok(Err(err)) => {
+                let _ = writeln!(std::io::stderr(), "PID 1: {err}");
+                i32::from(err.exit_code())
+            }
+            Err(_) => 101,
+        }) as isize
     });
     // Safety: as in chapter 3: this process has one thread (it starts
     // none; the kernel refuses CLONE_NEWUSER to a threaded caller anyway,
     // EINVAL), the child runs on `stack` with its own copy of our memory
     // (no CLONE_VM), and leaves by execve(2) or by returning from the
-    // closure, whose panics child_life catches.
+    // closure, whose panics are caught there.
     unsafe { clone(child, &mut stack, FLAGS, Some(Signal::SIGCHLD as i32)) }
         .call(|| format!("clone({} | SIGCHLD)", FLAG_NAMES))
 }

@@ -15,6 +15,7 @@
 //! does not change with a map); root leaves setgroups "allow", and the
 //! child drops them all with setgroups(0, NULL) before it becomes uid 0.
 
+use nix::sys::prctl;
 use nix::unistd::{Gid, Pid, Uid, getegid, geteuid, setgid, setgroups, setuid};
 use workbook::error::Context;
 use workbook::userns::write_proc;
@@ -96,6 +97,15 @@ pub fn become_root() -> Result<String> {
     setgid(Gid::from_raw(0)).call(|| "setgid(0)".into())?;
     setuid(Uid::from_raw(0)).call(|| "setuid(0)".into())?;
     done.extend(["setgid(0)", "setuid(0)"]);
+    // Root's child changed its uid (0 to 100000 on the host), which makes
+    // it non-dumpable (prctl(2), PR_SET_DUMPABLE): its /proc/self files
+    // then belong to the host's root, unmapped here, and a write to
+    // /proc/self/timens_offsets fails with EACCES. Dumpable again: only
+    // uid 100000 may ptrace it, from inside the container.
+    if !prctl::get_dumpable().call(|| "prctl(PR_GET_DUMPABLE)".into())? {
+        prctl::set_dumpable(true).call(|| "prctl(PR_SET_DUMPABLE, 1)".into())?;
+        done.push("prctl(PR_SET_DUMPABLE, 1)");
+    }
     Ok(done.join(", "))
 }
 // ANCHOR_END: become_root

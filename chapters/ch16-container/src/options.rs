@@ -14,17 +14,20 @@ use crate::{DEFAULT_HOSTNAME, QUIET};
 pub struct Config {
     pub hostname: String,
     pub with_init: bool,
+    /// A time namespace whose clocks start at 0.
+    pub own_clocks: bool,
     pub command: Vec<CString>,
 }
 
 pub fn options(args: Vec<OsString>) -> Result<Config> {
     let mut args = args.into_iter();
-    let (mut hostname, mut with_init) = (None, false);
+    let (mut hostname, mut with_init, mut own_clocks) = (None, false, false);
     let mut command = Vec::new();
     while let Some(arg) = args.next() {
         match arg.to_str() {
             Some("--quiet") => QUIET.store(true, Ordering::Relaxed),
             Some("--init") => with_init = true,
+            Some("--time") => own_clocks = true,
             Some("--hostname") => {
                 match args.next().and_then(|a| a.into_string().ok()) {
                     Some(name) => hostname = Some(name),
@@ -53,6 +56,7 @@ pub fn options(args: Vec<OsString>) -> Result<Config> {
     Ok(Config {
         hostname: cli::hostname(hostname, DEFAULT_HOSTNAME)?,
         with_init,
+        own_clocks,
         command,
     })
 }

@@ -27,6 +27,8 @@ testkit::cases!(
     a_missing_command_is_127,
     quiet_prints_only_the_command,
     zero_limits_are_refused,
+    time_starts_at_zero,
+    a_zero_time_limit_is_refused_inside,
     usage_errors,
     help_exits_0,
 );
@@ -357,6 +359,66 @@ fn zero_limits_are_refused() {
         );
         assert!(!ran.stdout.contains("PID 1"), "{}", ran.stdout);
     }
+}
+
+/// --time: a time namespace whose boot-time clock started with the
+/// container; the offset is the host's uptime then.
+fn time_starts_at_zero() {
+    let Some(ran) =
+        example().run(User::Unprivileged, &["--time", "/bin/cat", "/proc/uptime"])
+    else {
+        return;
+    };
+    let out = ran.success();
+    let host_now: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let line = line_with(out, "unshare(CLONE_NEWTIME) -> time:[");
+    let boottime: f64 = number_after(line, "s and ").parse().unwrap();
+    let (_, uptime) = out.split_once("the command is PID 1\n").expect(out);
+    let inside: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(inside < 5.0, "the container's uptime is {inside} s: {out}");
+    assert!(
+        (host_now - boottime - inside).abs() < 5.0,
+        "host {host_now} s, offset -{boottime} s, inside {inside} s"
+    );
+    let ns = ns_on_line(line, "", "time");
+    assert_ne!(ns, host_ns("time"), "{line}");
+}
+
+/// A refusal inside the container (no time namespace allowed): PID 1
+/// names the call and the limit, the parent ends with its status 1, and
+/// PID 1 is gone.
+fn a_zero_time_limit_is_refused_inside() {
+    let Some(ran) = example().run_with_zero_limit("time", &["--time", "/bin/true"])
+    else {
+        return;
+    };
+    let err = ran.failure(1);
+    let call = line_with(err, "PID 1: error: ");
+    assert!(
+        call.ends_with(
+            "unshare(CLONE_NEWTIME) failed: ENOSPC: No space left on device"
+        ),
+        "{err}"
+    );
+    // Inside its own user namespace the file reads 2147483647: the limit
+    // that binds is the one above, and the hint names the file.
+    assert!(err.contains("/proc/sys/user/max_time_namespaces"), "{err}");
+    assert!(
+        ran.stdout.trim_end().ends_with("exit status 1"),
+        "{}",
+        ran.stdout
+    );
+    let new = line_with(&ran.stdout, "on the host): in ");
+    assert_gone(
+        &number_after(new, "PID 1 (process "),
+        &ns_on_line(new, "", "pid"),
+    );
 }
 
 fn usage_errors() {
