@@ -260,21 +260,29 @@ fn tiny_init(path: &CStr, argv: &[CString], env: &[CString]) -> Result<i32> {
     );
     go_tx.notify()?;
     drop((go_tx, go_rx));
+    let told = |main: Pid| {
+        if let Some(signal) = signals::take_forwarded() {
+            step!("PID 1 (init): got {signal}; kill({main}, {signal})");
+        }
+    };
     loop {
+        // Before each wait too: a signal that came just before waitpid(2)
+        // blocked interrupted nothing.
+        told(main);
         match waitpid(None::<Pid>, None) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == main => return Ok(code),
+            Ok(WaitStatus::Exited(pid, code)) if pid == main => {
+                told(main);
+                return Ok(code);
+            }
             Ok(WaitStatus::Signaled(pid, signal, _)) if pid == main => {
+                told(main);
                 return Ok(128 + signal as i32);
             }
             Ok(WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _)) => {
                 step!("PID 1 (init): reaped PID {pid}, an orphan");
             }
             Ok(_) => {}
-            Err(Errno::EINTR) => {
-                if let Some(signal) = signals::take_forwarded() {
-                    step!("PID 1 (init): got {signal}; kill({main}, {signal})");
-                }
-            }
+            Err(Errno::EINTR) => {}
             Err(errno) => return Err(Error::sys("waitpid(-1, &status, 0)", errno)),
         }
     }

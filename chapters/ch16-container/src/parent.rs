@@ -60,24 +60,13 @@ impl Container {
     pub fn wait(mut self) -> Result<i32> {
         let (me, pid) = (std::process::id(), self.pid);
         loop {
+            // A signal may come just before waitpid(2) blocks, and then
+            // interrupts nothing: look before each wait, and after.
+            tell_forwarded(me, pid, true);
             let status = match waitpid(pid, None) {
                 Ok(WaitStatus::Exited(_, code)) => code,
                 Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
-                Ok(_) => continue,
-                Err(Errno::EINTR) => {
-                    if let Some(signal) = signals::take_forwarded() {
-                        step!(
-                            "process {me} (parent): got {signal}; kill({pid}, {signal})"
-                        );
-                        if !signals::caught_by(pid, signal) {
-                            step!(
-                                "process {me} (parent): PID 1 has no handler for {signal}: the \
-                                 kernel drops it (pid_namespaces(7)); use --init, or SIGKILL"
-                            );
-                        }
-                    }
-                    continue;
-                }
+                Ok(_) | Err(Errno::EINTR) => continue,
                 Err(errno) => {
                     return Err(Error::sys(
                         format!("waitpid({pid}, &status, 0)"),
@@ -85,6 +74,7 @@ impl Container {
                     ));
                 }
             };
+            tell_forwarded(me, pid, false);
             self.reaped = true;
             return Ok(status);
         }
@@ -97,5 +87,20 @@ impl Drop for Container {
         if !self.reaped {
             while let Err(Errno::EINTR) = waitpid(self.pid, None) {}
         }
+    }
+}
+
+/// The line for a signal forwarded since the last look, if any; while PID
+/// 1 lives (`alive`), whether the kernel will drop it.
+fn tell_forwarded(me: u32, pid: Pid, alive: bool) {
+    let Some(signal) = signals::take_forwarded() else {
+        return;
+    };
+    step!("process {me} (parent): got {signal}; kill({pid}, {signal})");
+    if alive && !signals::caught_by(pid, signal) {
+        step!(
+            "process {me} (parent): PID 1 has no handler for {signal}: the kernel drops \
+             it (pid_namespaces(7)); use --init, or SIGKILL"
+        );
     }
 }
