@@ -38,12 +38,20 @@
 //!   ours, and no process with that PID and that start time, field 22 of
 //!   /proc/PID/stat), that are ours (owner uid = our euid), and that are
 //!   empty (rmdir(2), never a recursive removal), and says so on stderr.
+//! - a cgroup ([`Cgroup`]): not in the common case. Before its mkdir(2),
+//!   [`Cgroup::new`] forks a guardian, a process outside the cgroup that
+//!   waits for its parent's end (a pidfd, pidfd_open(2)); if the parent ends
+//!   without having removed the cgroup and said so, the guardian moves what
+//!   is left in it to the parent cgroup and removes it. Only if both are
+//!   killed (SIGKILL to the process group) is the cgroup left; the next run
+//!   removes it, as for a [`TempDir`].
 //! - files written outside a private tmpfs, or mounts made in a namespace that
 //!   outlives the process: the examples make none.
 
 use std::ffi::{CString, c_char};
 use std::fs;
 use std::io::Write;
+use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
@@ -59,6 +67,7 @@ use nix::unistd::mkdtemp;
 
 use crate::error::{Context, Error, Result};
 use crate::owner::{self, Owner};
+use crate::process::{self, Child, Receiver, Sender};
 
 /// The signals after which the guards are undone.
 const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
@@ -212,7 +221,7 @@ fn undo_all() {
                     // rounds catch it; it moves only once.
                     CGROUP => {
                         let mut removed = -1;
-                        for _ in 0..4 {
+                        for _ in 0..ROUNDS {
                             empty_cgroup_raw(path);
                             removed = libc::rmdir(path);
                             if removed == 0 {
@@ -373,24 +382,30 @@ impl Drop for Mount {
 /// removed on every path: first every process in it is moved to its parent
 /// (a cgroup with processes cannot be removed: rmdir(2) gives EBUSY,
 /// cgroups(7), "Creating cgroups and moving processes"), then rmdir(2).
-/// Named like a [`TempDir`], `<stem>.<pid namespace>.<pid>.<start>.XXXXXX`,
-/// so that a later run removes one a SIGKILL left.
+/// A guardian process removes it if this one is killed (SIGKILL) first; and
+/// it is named like a [`TempDir`], `<stem>.<pid namespace>.<pid>.<start>.XXXXXX`,
+/// so that a later run removes one left when both were killed.
 #[derive(Debug)]
 pub struct Cgroup {
     path: PathBuf,
     template: PathBuf,
     entry: Option<Registered>,
+    guardian: Option<Guardian>,
 }
 
 impl Cgroup {
     /// Remove the cgroups that dead runs of `stem` left in the cgroup
-    /// directory `parent` (see [`owner::left_by_the_gone`]), then
-    /// mkdtemp(3) `parent/<stem>.<owner>.XXXXXX`: a mkdir(2) in a cgroup
-    /// filesystem makes a child cgroup.
+    /// directory `parent` (see [`owner::left_by_the_gone`]), fork the
+    /// guardian, then mkdtemp(3) `parent/<stem>.<owner>.XXXXXX`: a mkdir(2)
+    /// in a cgroup filesystem makes a child cgroup. Forks: the process must
+    /// have one thread ([`process::fork_child`]).
     pub fn new(parent: &Path, stem: &str) -> Result<Cgroup> {
         let me = Owner::me()?;
         remove_dead_cgroups(parent, stem);
         let template = me.template(parent, stem);
+        // Before the mkdir: from the moment the cgroup exists, it has a
+        // guardian. On an error below, dropping it releases it.
+        let guardian = Guardian::start(parent, stem, me)?;
         with_signals_blocked(|| {
             let path = mkdtemp(&template)
                 .call(|| format!("mkdtemp(\"{}\")", template.display()))?;
@@ -399,6 +414,7 @@ impl Cgroup {
                     path,
                     template,
                     entry: Some(entry),
+                    guardian: Some(guardian),
                 }),
                 Err(err) => {
                     let _ = fs::remove_dir(&path);
@@ -417,13 +433,30 @@ impl Cgroup {
         &self.template
     }
 
-    /// Move what is left in it to its parent, then rmdir(2), with errors.
+    /// The guardian's PID: the process that removes the cgroup if this one
+    /// ends without doing it.
+    pub fn guardian(&self) -> Option<nix::unistd::Pid> {
+        self.guardian.as_ref().map(Guardian::pid)
+    }
+
+    /// Move what is left in it to its parent, then rmdir(2), with errors;
+    /// then release the guardian and wait for it. If the cgroup could not be
+    /// removed, the guardian stays, and tries again when this process ends.
     pub fn remove(mut self) -> Result<()> {
         let emptied = empty_cgroup(&self.path);
         let removed = fs::remove_dir(&self.path)
             .call(|| format!("rmdir(\"{}\")", self.path.display()));
         self.entry.take();
-        emptied.and(removed)
+        let guardian = self.guardian.take();
+        let released = match (&removed, guardian) {
+            (Ok(()), Some(guardian)) => guardian.release(),
+            (Err(_), Some(guardian)) => {
+                guardian.stay();
+                Ok(())
+            }
+            (_, None) => Ok(()),
+        };
+        emptied.and(removed).and(released)
     }
 }
 
@@ -431,10 +464,204 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         if self.entry.is_some() {
             let _ = empty_cgroup(&self.path);
-            let _ = fs::remove_dir(&self.path);
+            let removed = fs::remove_dir(&self.path);
             self.entry.take();
+            if let (Err(_), Some(guardian)) = (removed, self.guardian.take()) {
+                guardian.stay();
+            }
+        }
+        if let Some(guardian) = self.guardian.take() {
+            let _ = guardian.release();
         }
     }
+}
+
+/// How many times a cgroup is emptied and rmdir(2) tried, by the signal
+/// handler and by the guardian: a child may move itself in between the read
+/// of cgroup.procs and the rmdir (EBUSY then); it moves only once.
+const ROUNDS: usize = 4;
+
+/// A child process, forked before the cgroup is made and so outside it,
+/// that outlives a SIGKILL of its parent. It waits for the first of: a byte
+/// from the parent (released: the cgroup is gone, nothing to do), or the
+/// parent's end, seen on a pidfd of it (readable when it exits,
+/// pidfd_open(2)). On the parent's end it removes every cgroup in `parent`
+/// named after the parent (`<stem>.<parent's owner>.XXXXXX`: only the parent
+/// makes such names) with [`remove_cgroup`], and says so on stderr.
+#[derive(Debug)]
+struct Guardian {
+    release: Option<Sender>,
+    child: Option<Child>,
+}
+
+impl Guardian {
+    fn start(parent: &Path, stem: &str, owner: Owner) -> Result<Guardian> {
+        // A pidfd of this process, opened here and inherited: the guardian
+        // watches the right process even if we die before it runs.
+        // Safety: pidfd_open(2) takes a PID and flags; it returns a new
+        // descriptor, owned from here on, or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, owner.pid, 0) };
+        if fd < 0 {
+            return Err(Error::sys(
+                format!("pidfd_open({}, 0)", owner.pid),
+                nix::errno::Errno::last(),
+            ));
+        }
+        // Safety: a descriptor just returned to us, owned by nothing else.
+        let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        let (release, released) = process::channel()?;
+        let parent = parent.to_owned();
+        let stem = stem.to_owned();
+        let child = process::fork_child(&[&release], || {
+            guard(&pidfd, &released, &parent, &stem, owner)
+        })?;
+        Ok(Guardian {
+            release: Some(release),
+            child: Some(child),
+        })
+    }
+
+    fn pid(&self) -> nix::unistd::Pid {
+        self.child
+            .as_ref()
+            .map_or(nix::unistd::Pid::from_raw(0), Child::pid)
+    }
+
+    /// The cgroup is gone: tell the guardian, and wait for it.
+    fn release(mut self) -> Result<()> {
+        let told = self.release.take().map_or(Ok(()), |s| s.notify());
+        let waited = self.child.take().map_or(Ok(()), Child::wait);
+        told.and(waited)
+    }
+
+    /// The cgroup is still there: leave the guardian running, to remove it
+    /// when this process ends (and reaped by whoever adopts it then).
+    fn stay(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Guardian {
+    fn drop(&mut self) {
+        // Released before the child is reaped (field drop, after this), or
+        // the wait would never end.
+        if let Some(release) = self.release.take() {
+            let _ = release.notify();
+        }
+    }
+}
+
+/// The guardian's life: wait, then remove what its parent left.
+fn guard(
+    pidfd: &impl std::os::fd::AsRawFd,
+    released: &Receiver,
+    parent: &Path,
+    stem: &str,
+    owner: Owner,
+) -> Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
+    // Ctrl-C reaches the whole process group: the parent's handler removes
+    // the cgroup, and the guardian must live to see that it did.
+    for signal in SIGNALS {
+        // Safety: SIG_IGN installs no code.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) };
+    }
+    let mut fds = [
+        libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: released.as_fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // Safety: two pollfd structures, on this stack.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if ready > 0 {
+            break;
+        }
+        let errno = nix::errno::Errno::last();
+        if errno != nix::errno::Errno::EINTR {
+            return Err(Error::sys("poll([pidfd, pipe], 2, -1)", errno));
+        }
+    }
+    // A byte: released. End-of-file, or the parent's end: sweep.
+    if fds[1].revents != 0 && released.wait()? {
+        return Ok(());
+    }
+    let me = std::process::id();
+    let entries = fs::read_dir(parent)
+        .call(|| format!("opendir(\"{}\")", parent.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_str().and_then(|n| Owner::parse(n, stem)) != Some(owner) {
+            continue;
+        }
+        let path = entry.path();
+        let what = match remove_cgroup(&path) {
+            Ok(()) => {
+                "moved what was in it to the parent cgroup and removed it".into()
+            }
+            Err(err) => format!("could not remove it: {err}"),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "process {me} (guardian): process {} ended without removing cgroup \"{}\": \
+             {what}",
+            owner.pid,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Empty the cgroup `dir` into its parent and rmdir(2) it, [`ROUNDS`] times
+/// at most (`Ok` only if this call removed it); after an EBUSY, wait (a second at most) for `cgroup.events` to
+/// change: a process still exiting leaves the cgroup populated for a moment
+/// (cgroups(7), "Cgroups v2 cgroup.events file").
+fn remove_cgroup(dir: &Path) -> Result<()> {
+    let mut last = Ok(());
+    for _ in 0..ROUNDS {
+        let _ = empty_cgroup(dir);
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(err) => {
+                let gone = err.kind() == std::io::ErrorKind::NotFound;
+                last = Err(err).call(|| format!("rmdir(\"{}\")", dir.display()));
+                if gone {
+                    // Not ours to report as removed: someone else did.
+                    break;
+                }
+                wait_unpopulated(dir);
+            }
+        }
+    }
+    last
+}
+
+/// Until `dir/cgroup.events` says `populated 0`, or changes, or a second
+/// passes: the file is pollable, POLLPRI on a change (cgroups(7)).
+fn wait_unpopulated(dir: &Path) {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let Ok(mut file) = fs::File::open(dir.join("cgroup.events")) else {
+        return;
+    };
+    let mut text = String::new();
+    if file.read_to_string(&mut text).is_err() || text.contains("populated 0") {
+        return;
+    }
+    let mut fd = libc::pollfd {
+        fd: file.as_raw_fd(),
+        events: libc::POLLPRI,
+        revents: 0,
+    };
+    // Safety: one pollfd, on this stack.
+    unsafe { libc::poll(&mut fd, 1, 1000) };
 }
 
 /// Move every process listed in `dir/cgroup.procs` into the parent cgroup,
@@ -514,8 +741,7 @@ unsafe fn empty_cgroup_raw(dir: *const c_char) {
 /// process still in one to `parent`, then rmdir(2); say so on stderr.
 fn remove_dead_cgroups(parent: &Path, stem: &str) {
     for (path, owner) in owner::left_by_the_gone(parent, stem) {
-        let _ = empty_cgroup(&path);
-        if fs::remove_dir(&path).is_ok() {
+        if remove_cgroup(&path).is_ok() {
             let _ = writeln!(
                 std::io::stderr(),
                 "process {}: removed cgroup {}, left by process {}, which is gone \

@@ -167,12 +167,13 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
         (Kind::Setns, Errno::EINVAL) => {
             setns_type_mismatch(call).unwrap_or_else(|| setns_einval(facts))
         }
-        // setns(2), ERRORS: EUSERS comes only from joining a time namespace
-        // (kernel/time/namespace.c, timens_install); a threaded caller joining
-        // a user namespace gets EINVAL instead.
+        // setns(2) lists no EUSERS: it comes from joining a time namespace
+        // (kernel/time/namespace.c, timens_install(): `if
+        // (!current_is_single_threaded()) return -EUSERS;`); a threaded caller
+        // joining a user namespace gets EINVAL instead.
         (Kind::Setns, Errno::EUSERS) => {
-            "joining a time namespace needs a single-threaded caller (setns(2)); do it \
-             before starting any thread"
+            "joining a time namespace needs a single-threaded caller (kernel/time/namespace.c, \
+             timens_install(); setns(2) does not say it); do it before starting any thread"
                 .into()
         }
         // setns(2) says "exited and been reaped"; the kernel already answers

@@ -32,7 +32,9 @@ pub struct Mount {
     /// below it propagate to its peers (mount_namespaces(7)).
     pub shared: bool,
     /// Its propagation, from the optional fields (proc(5)): `shared:N`,
-    /// `master:N`, `propagate_from:N`, `unbindable`; empty when private.
+    /// `master:N`, `unbindable`; empty when private. `propagate_from:N` (the
+    /// closest peer group of a slave's master that the reader can see) is
+    /// not read, like any other field.
     pub propagation: Propagation,
 }
 

@@ -16,6 +16,9 @@ use workbook::{Error, Result, nsfs, say};
 
 use crate::{CHILD_HOSTNAME, Parent, cap_eff, read_proc};
 
+/// How the output names the fd the ioctls are made on.
+const UTS_FD: &str = "fd of \"/proc/self/ns/uts\"";
+
 /// The child's life, in its new user namespace.
 pub(crate) fn story(
     parent: Parent,
@@ -25,7 +28,10 @@ pub(crate) fn story(
     let me = std::process::id();
     // ANCHOR: child_before
     if !release.wait()? {
-        return Err("the parent closed the pipe before the start".into());
+        return Err(Error::refused(
+            "the parent closed the pipe before the start",
+            "the parent failed first: its own error is printed above",
+        ));
     }
     let user_ns = NsId::current("user")?;
     ns::ensure_new(parent.user_ns, user_ns)?;
@@ -43,7 +49,10 @@ pub(crate) fn story(
     );
     ready.notify()?;
     if !release.wait()? {
-        return Err("the parent closed the pipe without releasing this child".into());
+        return Err(Error::refused(
+            "the parent closed the pipe without releasing this child",
+            "writing the maps failed in the parent: its own error is printed above",
+        ));
     }
     // ANCHOR_END: child_before
 
@@ -100,37 +109,46 @@ pub(crate) fn story(
     };
     match sethostname(&host_name) {
         Err(Errno::EPERM) => say!(
-            "process {me} (child): sethostname(\"{host_name}\", strlen(\"{host_name}\")) -> \
-             EPERM: {} belongs to {owner}, where this process has no capability",
+            "process {me} (child): sethostname(\"{host_name}\") -> EPERM: {} belongs to \
+             {owner}, where this process has no capability",
             parent.uts_ns
         ),
         Ok(()) => {
-            return Err(format!(
-                "sethostname succeeded in {}, which belongs to {owner}: this process should \
-                 have no capability there",
-                parent.uts_ns
-            )
-            .into());
+            return Err(Error::refused(
+                format!(
+                    "sethostname(\"{host_name}\") succeeded in {}, which belongs to {owner}: \
+                     this process should have no capability there",
+                    parent.uts_ns
+                ),
+                "a namespace's owner is checked for CAP_SYS_ADMIN (user_namespaces(7), \
+                 \"Interaction of user namespaces and other types of namespaces\"); this \
+                 kernel did not: report it with `uname -r`",
+            ));
         }
         Err(errno) => {
-            return Err(Error::sys(
-                format!("sethostname(\"{host_name}\", strlen(\"{host_name}\"))"),
-                errno,
-            ));
+            return Err(Error::sys(format!("sethostname(\"{host_name}\")"), errno));
         }
     }
     // ioctl_ns(2): the owner of the host's UTS namespace is above our user
     // namespace, outside what we may see: EPERM.
     let uts_fd = open_ns("uts")?;
-    match nsfs::owner(&uts_fd, "uts_fd") {
+    match nsfs::owner(&uts_fd, UTS_FD) {
         Err(err) if err.errno() == Some(Errno::EPERM) => say!(
-            "process {me} (child): ioctl(uts_fd, NS_GET_USERNS) -> EPERM: the owner of {} \
+            "process {me} (child): ioctl({UTS_FD}, NS_GET_USERNS) -> EPERM: the owner of {} \
              is above {user_ns}, out of its sight",
             parent.uts_ns
         ),
         Err(err) => return Err(err),
         Ok(_) => {
-            return Err("NS_GET_USERNS showed an owner above our namespace".into());
+            return Err(Error::refused(
+                format!(
+                    "ioctl(fd of \"/proc/self/ns/uts\", NS_GET_USERNS) showed the owner of {}, \
+                     a user namespace above {user_ns}",
+                    parent.uts_ns
+                ),
+                "ioctl_ns(2) says EPERM for an owner out of the caller's scope; this kernel \
+                 answered: report it with `uname -r`",
+            ));
         }
     }
     // ANCHOR_END: host_uts
@@ -142,23 +160,23 @@ pub(crate) fn story(
     unshare(CloneFlags::CLONE_NEWUTS).call(|| "unshare(CLONE_NEWUTS)".into())?;
     let uts = NsId::current("uts")?;
     ns::ensure_new(parent.uts_ns, uts)?;
-    let owner = nsfs::owner_id(open_ns("uts")?, "uts_fd")?;
+    let owner = nsfs::owner_id(open_ns("uts")?, UTS_FD)?;
     if owner != user_ns {
-        return Err(format!("{uts} belongs to {owner}, not to {user_ns}").into());
+        return Err(Error::refused(
+            format!("{uts} belongs to {owner}, not to {user_ns}"),
+            "a namespace belongs to the user namespace its creator is in \
+             (user_namespaces(7)): was unshare(CLONE_NEWUTS) called before \
+             entering {user_ns}?",
+        ));
     }
     say!(
-        "process {me} (child): unshare(CLONE_NEWUTS) -> {uts}; ioctl(uts_fd, NS_GET_USERNS) \
+        "process {me} (child): unshare(CLONE_NEWUTS) -> {uts}; ioctl({UTS_FD}, NS_GET_USERNS) \
          -> {owner}, this process's user namespace"
     );
-    sethostname(CHILD_HOSTNAME).call(|| {
-        format!(
-            "sethostname(\"{CHILD_HOSTNAME}\", {})",
-            CHILD_HOSTNAME.len()
-        )
-    })?;
+    sethostname(CHILD_HOSTNAME)
+        .call(|| format!("sethostname(\"{CHILD_HOSTNAME}\")"))?;
     say!(
-        "process {me} (child): sethostname(\"{CHILD_HOSTNAME}\", {}) -> 0; hostname \"{}\"",
-        CHILD_HOSTNAME.len(),
+        "process {me} (child): sethostname(\"{CHILD_HOSTNAME}\") -> 0; hostname \"{}\"",
         ns::hostname()?
     );
     // ANCHOR_END: own_uts

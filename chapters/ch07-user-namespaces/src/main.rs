@@ -225,7 +225,12 @@ pub(crate) fn cap_eff(proc: &str) -> Result<String> {
         .lines()
         .find_map(|line| line.strip_prefix("CapEff:"))
         .map(|v| v.trim().to_owned())
-        .ok_or_else(|| Error::refused(format!("no CapEff: line in {path}"), ""))
+        .ok_or_else(|| {
+            Error::refused(
+                format!("no CapEff: line in {path}"),
+                "is /proc mounted? (mount -t proc proc /proc)",
+            )
+        })
 }
 
 /// NS_GET_USERNS on our UTS namespace: its owner, if in sight.

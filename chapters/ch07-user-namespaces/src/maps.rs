@@ -114,7 +114,10 @@ impl Writer {
             .find_map(|line| line.strip_prefix("CapEff:"))
             .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
             .ok_or_else(|| {
-                Error::refused("no CapEff: line in /proc/self/status", "")
+                Error::refused(
+                    "no CapEff: line in /proc/self/status",
+                    "is /proc mounted? (mount -t proc proc /proc)",
+                )
             })?;
         if caps & SETUID_SETGID != SETUID_SETGID {
             return Ok(Writer::OwnIdsOnly);

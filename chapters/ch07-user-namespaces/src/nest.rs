@@ -13,13 +13,16 @@
 //! initial one, checked on 6.18. The error is ENOSPC since Linux 4.9, EUSERS
 //! before (clone(2), ERRORS). A process cannot read its own level: ioctl_ns
 //! answers nothing about namespaces above its own. So the example counts how
-//! many levels it can still make, and reads its start from that.
+//! many levels it can still make, and reads its start from that, once a
+//! probe left at the start has made one more level there: a count limit
+//! (/proc/sys/user/max_user_namespaces) also says ENOSPC, and would refuse
+//! the probe too.
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{getegid, geteuid};
 use workbook::ns::{self, NsId, Proc};
-use workbook::process::{self, Receiver, Sender};
+use workbook::process::{self, Child, Receiver, Sender};
 use workbook::userns::write_proc;
 use workbook::{Error, Result, say};
 
@@ -50,7 +53,7 @@ pub(crate) fn nest() -> Result<()> {
     let (ready_tx, ready_rx) = process::channel()?;
     let (release_tx, release_rx) = process::channel()?;
     let child = process::fork_child(&[&ready_rx, &release_tx], || {
-        descend(initial, &ready_tx, &release_rx)
+        descend(&ready_tx, &release_rx)
     })?;
     let held = Held {
         release: release_tx,
@@ -75,21 +78,22 @@ pub(crate) fn nest() -> Result<()> {
 
 // ANCHOR: descend
 /// In the child: one level down at a time, until the kernel refuses.
-fn descend(initial: bool, ready: &Sender, release: &Receiver) -> Result<()> {
+fn descend(ready: &Sender, release: &Receiver) -> Result<()> {
     let me = std::process::id();
+    let probe = Probe::start(ready)?;
     let (mut uid, mut gid) = (geteuid().as_raw(), getegid().as_raw());
     let mut levels = 0;
     loop {
         let above = NsId::current("user")?;
         match unshare(CloneFlags::CLONE_NEWUSER) {
             Ok(()) => {}
-            // The end of the story, unless not a single level was made
-            // below the initial namespace: then it is a limit
-            // (/proc/sys/user/max_user_namespaces), not the depth.
-            Err(Errno::ENOSPC) if levels > 0 && !(initial && levels < DEEPEST) => {
+            // The depth, if one more namespace can still be made up at the
+            // start: /proc/sys/user/max_user_namespaces also says ENOSPC.
+            Err(Errno::ENOSPC) if levels > 0 && probe.can_unshare()? => {
                 say!(
-                    "process {me}: unshare(CLONE_NEWUSER) -> ENOSPC after {levels} levels: no \
-                     user namespace below level {DEEPEST}, so this process started at level {}",
+                    "process {me}: unshare(CLONE_NEWUSER) -> ENOSPC after {levels} levels, while a \
+                     probe left at the start still makes one: no user namespace below level \
+                     {DEEPEST}, so this process started at level {}",
                     DEEPEST - levels
                 );
                 break;
@@ -113,6 +117,42 @@ fn descend(initial: bool, ready: &Sender, release: &Receiver) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: descend
+
+/// A process left at the starting level, which, when asked, tries one
+/// unshare(CLONE_NEWUSER) there. A namespace count limit
+/// (max_user_namespaces, in the start's namespace or one above) counts the
+/// levels below too, so it refuses this one as well; the depth does not.
+struct Probe {
+    // Dropped in this order: the probe, unasked, sees end-of-file and exits,
+    // then it is reaped (Child's drop), on every path.
+    ask: Sender,
+    answer: Receiver,
+    _child: Child,
+}
+
+impl Probe {
+    fn start(ready: &Sender) -> Result<Probe> {
+        let (ask, ask_rx) = process::channel()?;
+        let (answer_tx, answer) = process::channel()?;
+        let child = process::fork_child(&[ready, &ask, &answer], move || {
+            if ask_rx.wait()? && unshare(CloneFlags::CLONE_NEWUSER).is_ok() {
+                answer_tx.notify()?;
+            }
+            Ok(())
+        })?;
+        Ok(Probe {
+            ask,
+            answer,
+            _child: child,
+        })
+    }
+
+    /// Whether a user namespace can be made at the start (end-of-file: no).
+    fn can_unshare(&self) -> Result<bool> {
+        self.ask.notify()?;
+        self.answer.wait()
+    }
+}
 
 /// `         0          0 4294967295\n` → `0 0 4294967295`.
 fn one_line(map: &str) -> String {

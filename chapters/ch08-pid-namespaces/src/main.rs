@@ -157,7 +157,7 @@ fn lesson(args: Args) -> Result<()> {
     kill(init_pid, Signal::SIGKILL).call(|| format!("kill({init_pid}, SIGKILL)"))?;
     let status = init.reap()?;
     say!(
-        "process {me}: kill(process {init_pid}, SIGKILL) -> 0; waitpid() -> {}",
+        "process {me}: kill({init_pid}, SIGKILL) -> 0; waitpid({init_pid}, &status, 0) -> {}",
         init::describe(status)
     );
     // The kernel killed every other process of the namespace with PID 1

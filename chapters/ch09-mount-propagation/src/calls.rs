@@ -26,7 +26,7 @@ pub fn flag_names(flags: MsFlags) -> String {
 /// mkdir(2) then a tmpfs on the new directory; returns the calls.
 pub fn tmpfs_on_new_dir(target: &Path) -> Result<String> {
     mkdir(target)?;
-    Ok(format!("mkdir({}), {}", q(target), tmpfs(target)?))
+    Ok(format!("mkdir({}, 0777), {}", q(target), tmpfs(target)?))
 }
 
 /// mount("tmpfs", target, "tmpfs", 0, "size=1M"); returns the call.

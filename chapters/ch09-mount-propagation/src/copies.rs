@@ -18,6 +18,8 @@ use crate::view;
 
 /// The mounts these copies show: a, b and what they mount below them.
 const SHOWN: [&str; 8] = ["a", "b", "a/p", "b/p", "a/q", "b/q", "a/s", "b/s"];
+/// How the output says the list is filtered: a/w, a/x, a/y... exist too.
+const ONLY: &str = "a, b and their p, q, s only";
 
 // ANCHOR: same_owner
 /// A child copies the namespace with unshare(CLONE_NEWNS) alone: the new
@@ -36,7 +38,7 @@ pub fn same_owner(stage: &Path, a: &Path) -> Result<()> {
         ns::ensure_new(before, copy)?;
         say!(
             "process {me}: unshare(CLONE_NEWNS) -> a new mount namespace, owned by {user} like \
-             ours; its mountinfo: {}",
+             ours; its mountinfo ({ONLY}): {}",
             view::mine_of(stage, &SHOWN)?
         );
         say!("process {me}: {}", tmpfs_on_new_dir(&p)?);
@@ -44,7 +46,7 @@ pub fn same_owner(stage: &Path, a: &Path) -> Result<()> {
     })?;
     child.wait()?;
     say!(
-        "process {me}: its mountinfo: {}: a/p and b/p came from the copy, whose a is a peer of ours",
+        "process {me}: its mountinfo ({ONLY}): {}: a/p and b/p came from the copy, whose a is a peer of ours",
         view::mine_of(stage, &SHOWN)?
     );
     Ok(())
@@ -82,7 +84,7 @@ pub fn less_privileged(stage: &Path, a: &Path) -> Result<()> {
         ns::ensure_new(before, copy)?;
         say!(
             "process {me}: unshare(CLONE_NEWNS) -> a new mount namespace, owned by {user}: less \
-             privileged; its mountinfo: {}",
+             privileged; its mountinfo ({ONLY}): {}",
             view::mine_of(stage, &SHOWN)?
         );
         say!("process {me}: {}", tmpfs(&q)?);
@@ -91,7 +93,7 @@ pub fn less_privileged(stage: &Path, a: &Path) -> Result<()> {
             return Ok(());
         }
         say!(
-            "process {me}: its mountinfo: {}: a/s and b/s arrived from its master",
+            "process {me}: its mountinfo ({ONLY}): {}: a/s and b/s arrived from its master",
             view::mine_of(stage, &SHOWN)?
         );
         Ok(())
@@ -102,7 +104,7 @@ pub fn less_privileged(stage: &Path, a: &Path) -> Result<()> {
     let mut mine = view::below("/proc/self/mountinfo", stage)?;
     mine.retain(|(path, _)| SHOWN.contains(&path.as_str()));
     say!(
-        "process {me}: its mountinfo: {}: the copy's a/q did not come back (q is an empty directory here)",
+        "process {me}: its mountinfo ({ONLY}): {}: the copy's a/q did not come back (q is an empty directory here)",
         view::describe(&mine)
     );
     if view::has(&mine, "a/q") {

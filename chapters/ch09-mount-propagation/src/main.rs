@@ -74,12 +74,18 @@ fn lesson(args: Args) -> Result<()> {
     // made on it; detaching it (MNT_DETACH) takes them all.
     let dir = cleanup::TempDir::new("ch09-mount-propagation")?;
     let stage_path = dir.path().to_owned();
-    let stage = cleanup::Mount::new(&stage_path, || tmpfs(&stage_path).map(drop))?;
+    let mut stage_call = String::new();
+    let stage = cleanup::Mount::new(&stage_path, || {
+        stage_call = tmpfs(&stage_path)?;
+        Ok(())
+    })?;
     for name in ["a", "b", "c", "d", "e", "root"] {
         mkdir(&stage_path.join(name))?;
     }
     say!(
-        "process {me}: mkdtemp -> {}, a tmpfs on it, and in it the directories a, b, c, d, e, root",
+        "process {me}: mkdtemp(\"{}\") -> \"{}\", {stage_call}, and in it \
+         the directories a, b, c, d, e, root",
+        dir.template().display(),
         stage_path.display()
     );
     let [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(|n| stage_path.join(n));

@@ -32,14 +32,16 @@ fn example() -> Example {
 }
 
 /// `[("a", "shared:1"), ...]` from the first line with `marker` that has
-/// `its mountinfo: `: the list up to its explanation.
+/// `its mountinfo: ` (or `its mountinfo (filtered): `): the list up to its
+/// explanation.
 fn table(out: &str, marker: &str) -> Vec<(String, String)> {
     let line = out
         .lines()
-        .filter(|l| l.contains("its mountinfo: "))
+        .filter(|l| l.contains("its mountinfo: ") || l.contains("its mountinfo ("))
         .find(|l| l.contains(marker))
         .unwrap_or_else(|| panic!("no mountinfo line with {marker:?} in:\n{out}"));
-    let list = line.split("its mountinfo: ").nth(1).unwrap();
+    let list = line.split("its mountinfo").nth(1).unwrap();
+    let list = list.split_once(": ").unwrap().1;
     let list = list.split(": ").next().unwrap().split(" (").next().unwrap();
     list.split(", ")
         .map(|entry| {

@@ -76,7 +76,7 @@ pub fn persist(
         .call(|| bind_call.clone())
     })?;
     say!(
-        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  mkdir(\"{}\"), an empty \
+        "process {me}: mkdtemp(\"{}\") -> \"{}\",\n  {tmpfs_call},\n  mkdir(\"{}\", 0777), an empty \
          file \"{}\",\n  {bind_call}: {net_b} is persisted, as by `ip netns add blue`",
         dir.template().display(),
         dir.path().display(),
@@ -106,8 +106,8 @@ pub fn persist(
     let now = NsId::current("net")?;
     ns::ensure_joined(net_b, now)?;
     say!(
-        "process {me}: open(\"{}\"), setns(fd, CLONE_NEWNET) -> {now}: blue, with its link and \
-         its counters",
+        "process {me}: open(\"{0}\", O_RDONLY | O_CLOEXEC),\n  setns(fd of \"{0}\", \
+         CLONE_NEWNET) -> {now}: blue, with its link and its counters",
         file.display()
     );
     let mut route = Route::open()?;
@@ -129,9 +129,10 @@ pub fn persist(
     let removed = dir.path().to_owned();
     dir.remove()?;
     say!(
-        "process {me}: umount2(\"{}\", 0), unlink, rmdir, umount2(\"{1}\", 0), rmdir(\"{1}\"): \
-         nothing is left, and nothing refers to {net_b}",
+        "process {me}: umount2(\"{0}\", 0), unlink(\"{0}\"), rmdir(\"{1}\"),\n  \
+         umount2(\"{2}\", 0), rmdir(\"{2}\"): nothing is left, and nothing refers to {net_b}",
         file.display(),
+        run.display(),
         removed.display()
     );
     // ANCHOR_END: remove

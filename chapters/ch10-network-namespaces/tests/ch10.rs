@@ -133,7 +133,7 @@ fn story(user: User) {
     // Persisted: the file is blue, joined again after its last fd was closed.
     let bound = line_with(out, "MS_BIND, NULL): ");
     assert_eq!(ns_on_line(bound, "MS_BIND", "net"), net_b, "{bound}");
-    let rejoined = line_with(out, "setns(fd, CLONE_NEWNET) -> ");
+    let rejoined = line_with(out, "/netns/blue\", CLONE_NEWNET) -> ");
     assert_eq!(ns_on_line(rejoined, "", "net"), net_b, "{rejoined}");
     let dir = quoted_after(line_with(out, "mkdtemp("), ") -> ");
     assert!(!Path::new(&dir).exists(), "{dir} was left behind");

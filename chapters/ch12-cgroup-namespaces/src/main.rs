@@ -11,7 +11,9 @@
 //! cgroup, forks a child that moves into it and unshares; the parent stays
 //! in its own cgroup and then moves the child back out, to show that the
 //! root stays where it was at the unshare. Where it may not, it says so and
-//! shows the rest in its own cgroup. The cgroup is removed on every path.
+//! shows the rest in its own cgroup. The cgroup is removed on every path:
+//! by the example, or, if a SIGKILL ends it first, by the guardian process
+//! `Cgroup::new` forks before the mkdir (workbook/src/cleanup.rs).
 //!
 //! Read: cgroup_namespaces(7), cgroups(7) ("/proc/pid/cgroup", "Cgroups v2
 //! delegation"), unshare(2), proc(5) ("/proc/pid/mountinfo").
@@ -43,7 +45,8 @@ is the root field of the cgroup2 mount in /proc/self/mountinfo.
 As root (or in a delegated cgroup v2 subtree) it makes a child cgroup, named
 ch12.<pid namespace>.<pid>.<start time>.XXXXXX, moves a child process into it
 before the unshare, moves it back out after, and removes the cgroup, also on
-Ctrl-C; a later run removes one that a SIGKILL left. Without that right it
+Ctrl-C; if it is killed first (SIGKILL), a guardian process it forked before
+the mkdir removes it, and if both are, the next run does. Without that right it
 says so and shows the rest in its own cgroup. Anyone else runs it inside a
 user namespace it creates first. Read cgroup_namespaces(7) and cgroups(7).
 ";
@@ -77,7 +80,8 @@ fn lesson(args: Args) -> Result<()> {
     // A child cgroup of ours: a mkdir(2) in our cgroup's directory of the
     // cgroup2 filesystem. It needs write permission on that directory:
     // root, or a subtree delegated to us (cgroups(7), "Cgroups v2
-    // delegation"). The guard removes it on every path, Ctrl-C included.
+    // delegation"). The guard removes it on every path, Ctrl-C included;
+    // its guardian process, forked just before the mkdir, if we are killed.
     let child_cgroup = match &layout.v2 {
         Some((mount, mount_root)) => make_child_cgroup(mount, mount_root, &start)?,
         None => {
@@ -253,6 +257,12 @@ fn make_child_cgroup(
                     .join(cgroup.path().file_name().unwrap_or_default())
                     .display()
             );
+            if let Some(guardian) = cgroup.guardian() {
+                say!(
+                    "process {me} (parent): process {guardian} (guardian), forked before \
+                     the mkdir, removes it if process {me} ends first (SIGKILL)"
+                );
+            }
             Ok(Some(cgroup))
         }
         Err(err @ Error::Sys { .. }) => {

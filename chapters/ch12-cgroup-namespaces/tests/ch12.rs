@@ -19,6 +19,7 @@ testkit::cases!(
     two_runs_at_once,
     a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not,
     a_signal_mid_story_leaves_no_cgroup,
+    a_sigkill_mid_story_leaves_no_cgroup,
     help_exits_0,
     extra_argument_is_a_usage_error,
     cgroup_namespace_limit_reached,
@@ -154,7 +155,7 @@ fn mount_root_from_start(line: &str, start: &str) -> String {
     )
 }
 
-/// `write(fd of "...", "4242")` -> `write(fd of "...", "<P2>")`: the
+/// `write(fd of "...", "4242")` -> `write(fd of "...", "<P3>")`: the
 /// parent writes the child's PID, which `workbook::normalize` does not see.
 fn pid_written_free(line: &str) -> String {
     let Some(at) = line.find("\", \"") else {
@@ -166,7 +167,8 @@ fn pid_written_free(line: &str) -> String {
     if digits == 0 || &tail[..digits] == "0" || !tail[digits..].starts_with("\")") {
         return line.to_owned();
     }
-    format!("{}\", \"<P2>{}", &line[..at], &tail[digits..])
+    // <P1> the parent, <P2> its guardian, <P3> the child.
+    format!("{}\", \"<P3>{}", &line[..at], &tail[digits..])
 }
 
 /// `ch12.4026531836.42.9001.Ab3dE9` -> `ch12.<owner>.<random>`.
@@ -354,10 +356,30 @@ fn two_runs_at_once() {
     }
 }
 
+/// Directories this test made in a cgroup2 hierarchy, removed (deepest
+/// first) when it ends, even by a panic: any process still in one is moved
+/// to its parent first.
+struct Made(Vec<PathBuf>);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for dir in self.0.iter().rev() {
+            let _ = workbook::cleanup::empty_cgroup(dir);
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
 /// A cgroup named after a gone owner (this test's PID with another start
 /// time) is removed by the next run; one named after a live owner (this
-/// test, with its own start time) is not.
+/// test, with its own start time) is not. The run is started in a cgroup
+/// made by this case, where no other run sweeps (a run sweeps only the
+/// cgroup it is in), so the removal its stderr reports is its own.
 fn a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not() {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+
     if !nix::unistd::geteuid().is_root() {
         let _ = testkit::skip::<()>("makes cgroups: a root case");
         return;
@@ -367,39 +389,222 @@ fn a_dead_runs_cgroup_is_removed_and_a_live_ones_is_not() {
         return;
     };
     let me = workbook::owner::Owner::me().unwrap();
+    let own = dir.join(format!("ch12-sweep-test.{}", me.name_part()));
+    if fs::create_dir(&own).is_err() {
+        let _ = testkit::skip::<()>("this cgroup2 hierarchy is not writable");
+        return;
+    }
+    let mut made = Made(vec![own.clone()]);
     let gone = workbook::owner::Owner {
         start: me.start + 1,
         ..me
     };
-    let dead = dir.join(format!("ch12.{}.Dead01", gone.name_part()));
-    let live = dir.join(format!("ch12.{}.Live01", me.name_part()));
-    if fs::create_dir(&dead).is_err() {
-        let _ = testkit::skip::<()>("this cgroup2 hierarchy is not writable");
-        return;
-    }
+    let dead = own.join(format!("ch12.{}.Dead01", gone.name_part()));
+    let live = own.join(format!("ch12.{}.Live01", me.name_part()));
+    fs::create_dir(&dead).unwrap();
+    made.0.push(dead.clone());
     fs::create_dir(&live).unwrap();
-    let ran = example().run(User::Root, &[]);
+    made.0.push(live.clone());
+    let Some(prepared) = example().prepare(User::Root) else {
+        return;
+    };
+    let mut command = prepared.command;
+    let procs =
+        CString::new(own.join("cgroup.procs").as_os_str().as_bytes()).unwrap();
+    // Safety: between fork and exec, only open(2), write(2) and close(2),
+    // async-signal-safe, on a C string made before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+            let err = std::io::Error::last_os_error();
+            libc::close(fd);
+            if written == 1 { Ok(()) } else { Err(err) }
+        });
+    }
+    let output = command.output().unwrap();
     let dead_left = dead.exists();
     let live_left = live.exists();
-    let _ = fs::remove_dir(&dead);
-    let _ = fs::remove_dir(&live);
-    let Some(ran) = ran else { return };
-    ran.success();
+    drop(made);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // It ran where we put it: its own child cgroup is in ours.
+    let child =
+        quoted_after(line_with(&stdout, "-> a child cgroup"), "a child cgroup ");
+    let own_name = own.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(child.rsplit('/').nth(1), Some(own_name.as_str()), "{child}");
     assert!(!dead_left, "{} was not removed", dead.display());
     assert!(live_left, "{} (a live owner's) was removed", live.display());
-    // The cases run in parallel: another case's run may have been the one
-    // that removed it, and said so on its own stderr. Ours says it or not.
     let said = format!(
         "removed cgroup {}, left by process {}",
         dead.display(),
         me.pid
     );
     assert!(
-        ran.stderr.is_empty() || ran.stderr.contains(&said),
-        "{}",
-        ran.stderr
+        stderr.contains(&said),
+        "its stderr does not say it: {stderr}"
     );
-    assert_no_cgroup_left(&ran);
+    assert!(!own.exists(), "{} left", own.display());
+}
+
+/// SIGKILL to the example alone (not its process group), at each of four
+/// points while its cgroup exists: made; the child in it; the child
+/// unshared; the child moved back out. The guardian the example forked
+/// before the mkdir removes the cgroup. The test waits for the guardian's
+/// exit on a pidfd, then reads the directory: no cgroup named after this
+/// run is left. A run that had already removed its cgroup is not counted.
+fn a_sigkill_mid_story_leaves_no_cgroup() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let Some(dir) = our_cgroup_dir() else {
+        let _ = testkit::skip::<()>("no cgroup2 mount");
+        return;
+    };
+    let points = [
+        "(guardian), forked",
+        "\"0\") -> cgroup",
+        "unshare(CLONE_NEWCGROUP) ->",
+        "is in cgroup",
+    ];
+    for point in points {
+        let mut caught = false;
+        for _ in 0..30 {
+            let Some(prepared) = example().prepare(User::Root) else {
+                return;
+            };
+            let mut command = prepared.command;
+            let mut child = command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = Pid::from_raw(child.id() as i32);
+            let mut stderr = child.stderr.take().unwrap();
+            // Kept open to the end: a closed stdout would end the example
+            // by SIGPIPE, not by our SIGKILL.
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let (mut name, mut guardian) = (None, None);
+            for line in lines.by_ref() {
+                let line = line.unwrap();
+                if line.contains("no child cgroup") {
+                    let _ = child.wait();
+                    let _ = testkit::skip::<()>(&format!(
+                        "root may not create a cgroup here: {line}"
+                    ));
+                    return;
+                }
+                if line.contains("-> a child cgroup") {
+                    assert_eq!(pid_of(&line, "(parent)"), pid.to_string());
+                    let path = quoted_after(&line, "a child cgroup ");
+                    name = Some(path.rsplit('/').next().unwrap().to_owned());
+                }
+                if line.contains("(guardian), forked") {
+                    let at = line.find(" (guardian)").unwrap();
+                    let g: i32 =
+                        line[..at].rsplit(' ').next().unwrap().parse().unwrap();
+                    guardian = Some((g, guardian_pidfd(g, pid.as_raw())));
+                }
+                if line.contains(point) {
+                    kill(pid, Signal::SIGSTOP).unwrap();
+                    break;
+                }
+            }
+            let name = name.expect("no child cgroup line");
+            let (g, pidfd) = guardian.expect("no guardian line");
+            let made = dir.join(&name);
+            let Some(pidfd) = pidfd else {
+                // The guardian had already been released: not mid-story.
+                kill(pid, Signal::SIGCONT).unwrap();
+                child.wait().unwrap();
+                continue;
+            };
+            if !made.exists() {
+                // Already removed by the example: not mid-story.
+                kill(pid, Signal::SIGCONT).unwrap();
+                child.wait().unwrap();
+                wait_exit(&pidfd);
+                continue;
+            }
+            kill(pid, Signal::SIGKILL).unwrap();
+            wait_exit(&pidfd);
+            let status = child.wait().unwrap();
+            assert_eq!(status.signal(), Some(libc::SIGKILL), "at {point}: {status}");
+            let mut errors = String::new();
+            stderr.read_to_string(&mut errors).unwrap();
+            assert!(
+                errors.contains(&format!(
+                    "process {g} (guardian): process {pid} ended without removing \
+                     cgroup \"{}\": moved what was in it to the parent cgroup and \
+                     removed it",
+                    made.display()
+                )),
+                "at {point}: {errors}"
+            );
+            // Every cgroup named after this run's parent: its owner part.
+            let owner = name.rsplit_once('.').unwrap().0.to_owned();
+            let left: Vec<_> = fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{owner}.")))
+                .collect();
+            assert!(
+                left.is_empty(),
+                "at {point}: left in {}: {left:?}",
+                dir.display()
+            );
+            drop(lines);
+            caught = true;
+            break;
+        }
+        assert!(caught, "never caught with the cgroup there at {point}");
+    }
+}
+
+/// pidfd_open(2) of the guardian `pid`, a child of `parent`: a descriptor
+/// that becomes readable when it exits. `None` if it is gone (released by a
+/// run that had already removed its cgroup, and reaped): no such process,
+/// or the PID is now another's, whose parent is not `parent`.
+fn guardian_pidfd(pid: i32, parent: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // Safety: pidfd_open(2) takes a PID and flags, returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ESRCH),
+            "pidfd_open({pid}, 0): {err}"
+        );
+        return None;
+    }
+    // Safety: just returned to us, owned by nothing else.
+    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    // Field 4 of /proc/PID/stat, after the command in parentheses.
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ppid = stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?;
+    (ppid == parent.to_string()).then_some(pidfd)
+}
+
+/// Block until the process of `pidfd` has exited (poll(2), POLLIN).
+fn wait_exit(pidfd: &std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Safety: one pollfd on this stack; -1: no timeout.
+    while unsafe { libc::poll(&mut fd, 1, -1) } != 1 {}
 }
 
 /// SIGTERM, SIGINT or SIGHUP while the child cgroup exists, with the child

@@ -2,6 +2,7 @@
 //! caller itself, unlike unshare(CLONE_NEWTIME).
 
 use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::mpsc;
 
@@ -9,16 +10,87 @@ use nix::sched::{CloneFlags, setns};
 use nix::time::ClockId;
 use workbook::error::Context;
 use workbook::ns::{self, NsId};
+use workbook::process::{self, Child};
 use workbook::{Error, Result, say};
 
 use crate::clocks::{ensure_offset, gettime, human};
 
 const FOR_CHILDREN: &str = "/proc/self/ns/time_for_children";
 
+// ANCHOR: keeper
+/// A child forked before unshare(CLONE_NEWTIME), so it stays in the host's
+/// time namespace: asked (one byte on a pipe), it answers its
+/// CLOCK_MONOTONIC, unshifted, as a line. The parent, once it has moved,
+/// has no unshifted clock of its own to time the move with, and
+/// CLOCK_REALTIME could be stepped meanwhile (by NTP, or by date -s).
+pub struct Keeper {
+    // Dropped in this order: the keeper reads end-of-file and exits, then
+    // it is reaped (Child's drop), on every path.
+    ask: File,
+    answer: BufReader<File>,
+    child: Child,
+}
+
+impl Keeper {
+    pub fn start(time: NsId) -> Result<Keeper> {
+        let (ask_rx, ask) = nix::unistd::pipe().call(|| "pipe()".into())?;
+        let (answer, answer_tx) = nix::unistd::pipe().call(|| "pipe()".into())?;
+        // The keeper's ends move into the closure: the parent's copies are
+        // closed when fork_child returns, so the keeper's exit is our
+        // end-of-file, and ours is its.
+        let child = process::fork_child(&[&ask, &answer], move || {
+            let (mut ask_rx, mut answer_tx) =
+                (File::from(ask_rx), File::from(answer_tx));
+            let mut byte = [0u8; 1];
+            // One answer per byte; end-of-file: the parent is done.
+            while ask_rx.read(&mut byte).call(|| "read(pipe)".into())? == 1 {
+                let now = NsId::current("time")?;
+                ns::ensure_joined(time, now)?;
+                let mono = gettime(ClockId::CLOCK_MONOTONIC, "CLOCK_MONOTONIC")?;
+                writeln!(answer_tx, "{mono}").call(|| "write(pipe)".into())?;
+            }
+            Ok(())
+        })?;
+        let me = std::process::id();
+        say!(
+            "process {me} (parent) forked process {} (clock keeper), which stays in {time}",
+            child.pid()
+        );
+        Ok(Keeper {
+            ask: File::from(ask),
+            answer: BufReader::new(File::from(answer)),
+            child,
+        })
+    }
+
+    /// The keeper's CLOCK_MONOTONIC, read after this call began.
+    fn monotonic(&mut self) -> Result<i128> {
+        let pid = self.child.pid();
+        let gone = || {
+            Error::refused(
+                format!("the clock keeper, process {pid}, did not answer"),
+                "it exited: its own error is printed above",
+            )
+        };
+        self.ask.write_all(b"?").map_err(|_| gone())?;
+        let mut line = String::new();
+        self.answer
+            .read_line(&mut line)
+            .call(|| "read(pipe)".into())?;
+        line.trim().parse().map_err(|_| gone())
+    }
+}
+// ANCHOR_END: keeper
+
 /// Join the caller's own `time_for_children` namespace, `new_time`, whose
 /// offsets are `offset` seconds; with `threaded`, from a process that runs a
-/// second thread, which the kernel refuses.
-pub fn join_for_children(new_time: NsId, offset: i64, threaded: bool) -> Result<()> {
+/// second thread, which the kernel refuses. `keeper` stayed in the host's.
+pub fn join_for_children(
+    new_time: NsId,
+    offset: i64,
+    threaded: bool,
+    keeper: &mut Keeper,
+) -> Result<()> {
     let me = std::process::id();
 
     // ANCHOR: open
@@ -43,9 +115,8 @@ pub fn join_for_children(new_time: NsId, offset: i64, threaded: bool) -> Result<
     // ANCHOR_END: open
 
     // ANCHOR: setns
-    // CLOCK_REALTIME, which no time namespace shifts, times the move; it is
-    // read first and last, so its interval holds the monotonic one.
-    let real_before = gettime(ClockId::CLOCK_REALTIME, "CLOCK_REALTIME")?;
+    // Our CLOCK_MONOTONIC before the move, and the keeper's (still the
+    // host's) after our reading inside: the two bracket that reading.
     let mono_before = gettime(ClockId::CLOCK_MONOTONIC, "CLOCK_MONOTONIC")?;
     // setns(2) into a time namespace moves the calling process, which must
     // then have one thread (EUSERS otherwise, from timens_install() in
@@ -61,7 +132,7 @@ pub fn join_for_children(new_time: NsId, offset: i64, threaded: bool) -> Result<
     };
     joined.call(|| format!("setns(fd of \"{FOR_CHILDREN}\", CLONE_NEWTIME)"))?;
     let mono_after = gettime(ClockId::CLOCK_MONOTONIC, "CLOCK_MONOTONIC")?;
-    let real_after = gettime(ClockId::CLOCK_REALTIME, "CLOCK_REALTIME")?;
+    let bound = keeper.monotonic()?;
     let (time, for_children) =
         (NsId::current("time")?, NsId::current("time_for_children")?);
     ns::ensure_joined(target, time)?;
@@ -73,7 +144,6 @@ pub fn join_for_children(new_time: NsId, offset: i64, threaded: bool) -> Result<
     // ANCHOR_END: setns
 
     // ANCHOR: jump
-    let bound = mono_before + (real_after - real_before);
     ensure_offset(
         "CLOCK_MONOTONIC",
         (mono_before, mono_after, bound),

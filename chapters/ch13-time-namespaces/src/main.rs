@@ -81,6 +81,8 @@ fn lesson(mut args: Args) -> Result<()> {
     let time = NsId::current("time")?;
     let for_children = NsId::current("time_for_children")?;
     say!("process {me} (parent) is in {time}; its children would be too");
+    // Forked now, before unshare, so it stays in `time`: a clock for later.
+    let mut keeper = join::Keeper::start(time)?;
     // ANCHOR_END: before
 
     // ANCHOR: unshare
@@ -158,7 +160,12 @@ fn lesson(mut args: Args) -> Result<()> {
     );
     // ANCHOR_END: compare
 
-    join::join_for_children(new_time, offset, mistake == Mistake::Threaded)
+    join::join_for_children(
+        new_time,
+        offset,
+        mistake == Mistake::Threaded,
+        &mut keeper,
+    )
 }
 
 /// DAYS: a whole number from 1 to 36500 (100 years; the kernel's own limit,

@@ -32,6 +32,9 @@ fn example() -> Example {
 fn check_facts(out: &str, days: &str, user: User) {
     let parent = ns_on_line(out, "(parent) is in", "time");
     assert_eq!(parent, host_ns("time"), "the parent starts in the host's");
+    // The clock that bounds the setns below is the host's, not a wall clock.
+    let keeper = line_with(out, "(clock keeper), which stays in");
+    assert_eq!(ns_on_line(keeper, "stays in", "time"), parent, "{keeper}");
     let unshared = line_with(out, "unshare(CLONE_NEWTIME) ->");
     let new_time = ns_on_line(unshared, "time_for_children", "time");
     assert_ne!(new_time, parent, "unshare made a new time namespace");

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use ex15_minimal_init as ex;
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::{Signal, raise};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid, getppid};
 use testkit::exercise::{
@@ -23,6 +24,8 @@ use workbook::process;
 /// The status the main child exits with, and the orphan's.
 const MAIN_STATUS: i32 = 7;
 const ORPHAN_STATUS: i32 = 3;
+/// What a shell says of a child SIGKILL killed: 128 + 9.
+const KILLED_STATUS: i32 = 128 + Signal::SIGKILL as i32;
 
 pub fn main() -> ExitCode {
     exercise::main(
@@ -33,6 +36,8 @@ pub fn main() -> ExitCode {
             Case::new("reap_all_returns_the_main_childs_status", with_orphan)
                 .after(main_status),
             Case::new("reap_all_leaves_no_zombie", with_orphan).after(no_zombie),
+            Case::new("reap_all_returns_128_plus_the_signal", with_killed_main)
+                .after(killed_status),
         ],
     )
 }
@@ -191,4 +196,46 @@ fn no_zombie(r: &Report) -> Outcome {
             r.get("main")?
         )),
     }
+}
+
+/// PID 1 of a new namespace forks a main child that SIGKILL kills (it sends
+/// the signal to itself), then runs reap_all.
+fn with_killed_main() -> Outcome {
+    setup("unshare(CLONE_NEWPID)", unshare(CloneFlags::CLONE_NEWPID))?;
+    let init = setup("fork()", process::fork_child(&[], killed_init_life))?;
+    setup("waitpid()", init.wait())
+}
+
+fn killed_init_life() -> workbook::Result<()> {
+    let main = process::fork_child(&[], || {
+        let _ = raise(Signal::SIGKILL);
+        // Not reached: SIGKILL cannot be caught or ignored.
+        std::process::exit(MAIN_STATUS)
+    })?;
+    report("main", main.pid());
+    let main_pid = main.pid();
+    std::mem::forget(main);
+    match call(&format!("reap_all({main_pid})"), ex::reap_all(main_pid)) {
+        Ok(status) => report("status", status),
+        Err(sentence) => report("failed", sentence),
+    }
+    Ok(())
+}
+
+fn killed_status(r: &Report) -> Outcome {
+    let main = r.get("main")?;
+    if let Ok(sentence) = r.get("failed") {
+        return Err(format!(
+            "reap_all failed when SIGKILL killed PID {main} ({sentence}): waitpid reports it \
+             as WaitStatus::Signaled, not Exited; keep 128 + the signal's number for it \
+             ({KILLED_STATUS})"
+        ));
+    }
+    let status = r.get("status")?;
+    ensure(status == KILLED_STATUS.to_string(), || {
+        format!(
+            "reap_all returned {status}, but SIGKILL killed PID {main}: return 128 + the \
+             signal's number, {KILLED_STATUS}, as a shell does (WaitStatus::Signaled)"
+        )
+    })
 }

@@ -21,8 +21,10 @@
 //! unshare(CLONE_NEWIPC) and it shows the old namespace. And the mount
 //! needs CAP_SYS_ADMIN in the user namespace that owns that IPC namespace:
 //! without a new IPC namespace, an unprivileged process gets EPERM. One
-//! more, nix's own: `mq_open(name, O_CREAT.., mode, None)` makes the C call
-//! without mode and attributes (EINVAL): pass `Some(&attr)`.
+//! more, nix's own: `mq_open(name, O_CREAT.., mode, None)` makes the
+//! two-argument C call, and glibc reads garbage for the mode and the
+//! attributes (undefined behaviour; on Linux 6.18 that gave EINVAL): pass
+//! `Some(&attr)`.
 //!
 //! Errors come back as `workbook::Error`: name each call in its error, e.g.
 //! `.call(|| format!("mount(\"mqueue\", {dir:?}, \"mqueue\", 0, NULL)"))?`.

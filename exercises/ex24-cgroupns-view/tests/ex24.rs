@@ -7,6 +7,9 @@
 //! by the next run if the case was killed) and moves itself into it, so that
 //! `other` is outside the namespace's root. Your texts are compared with
 //! what the kernel shows the process from inside once your code returned.
+//! A run in which a read before the unshare would give the same texts
+//! cannot judge that mistake: as root that is a failure (the case needs a
+//! cgroup of its own to tell), unprivileged the root run judges it.
 
 use std::fs;
 use std::io::Write;
@@ -51,21 +54,39 @@ impl Drop for OwnCgroup {
     }
 }
 
-/// As root, a child cgroup of ours to move into; `None` where we may not.
-fn own_cgroup() -> Result<Option<OwnCgroup>, String> {
-    if !nix::unistd::geteuid().is_root() || !workbook::userns::has_cap_sys_admin() {
-        return Ok(None);
+/// Root of the initial user namespace (uid_map `0 0 4294967295`,
+/// user_namespaces(7)): the run that may make cgroups. The unprivileged run
+/// is root too, of a user namespace the harness made.
+fn host_root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && fs::read_to_string("/proc/self/uid_map").is_ok_and(|map| {
+            map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+        })
+}
+
+/// As root, a child cgroup of ours to move into; `Err(why not)` where we
+/// may not.
+fn own_cgroup() -> Result<Result<OwnCgroup, String>, String> {
+    if !host_root() || !workbook::userns::has_cap_sys_admin() {
+        return Ok(Err("not root of the initial user namespace".into()));
     }
     let Some(dir) = own_dir() else {
-        return Ok(None);
+        return Ok(Err("no cgroup2 mount shows our cgroup".into()));
     };
     // What killed runs left: empty, ours, and their owner gone.
     for (left, _) in owner::left_by_the_gone(&dir, STEM) {
         let _ = fs::remove_dir(left);
     }
     let me = setup("reading our start time", Owner::me())?;
-    let Ok(made) = nix::unistd::mkdtemp(&me.template(&dir, STEM)) else {
-        return Ok(None);
+    let template = me.template(&dir, STEM);
+    let made = match nix::unistd::mkdtemp(&template) {
+        Ok(made) => made,
+        Err(errno) => {
+            return Ok(Err(format!(
+                "mkdtemp(\"{}\") failed: {errno}",
+                template.display()
+            )));
+        }
     };
     let back = fs::OpenOptions::new()
         .write(true)
@@ -78,7 +99,7 @@ fn own_cgroup() -> Result<Option<OwnCgroup>, String> {
         "moving into our cgroup",
         fs::write(own.dir.join("cgroup.procs"), "0"),
     )?;
-    Ok(Some(own))
+    Ok(Ok(own))
 }
 
 fn v2_line(text: &str) -> Option<String> {
@@ -88,6 +109,13 @@ fn v2_line(text: &str) -> Option<String> {
 fn view() -> Outcome {
     let other = Parked::spawn(|| Ok(()))?;
     let made = own_cgroup()?;
+    let path = format!("/proc/{}/cgroup", other.pid());
+    // What a read before the unshare gives: the tempting wrong answer.
+    let own_early = setup(
+        "reading /proc/self/cgroup",
+        fs::read_to_string("/proc/self/cgroup"),
+    )?;
+    let theirs_early = setup("reading /proc/PID/cgroup", fs::read_to_string(&path))?;
     let before = setup("reading /proc/self/ns/cgroup", NsId::current("cgroup"))?;
     let seen = call(
         &format!("unshare_and_view({})", other.pid()),
@@ -107,7 +135,6 @@ fn view() -> Outcome {
         "reading /proc/self/cgroup",
         fs::read_to_string("/proc/self/cgroup"),
     )?;
-    let path = format!("/proc/{}/cgroup", other.pid());
     let theirs = setup("reading /proc/PID/cgroup", fs::read_to_string(&path))?;
     ensure(seen.own == own, || {
         format!(
@@ -123,7 +150,18 @@ fn view() -> Outcome {
             seen.other
         )
     })?;
-    if made.is_some() {
+    if own_early == own && theirs_early == theirs {
+        // A read before the unshare would have passed this run. As root
+        // that must not happen: the case would accept the mistake.
+        if let (true, Err(why)) = (host_root(), &made) {
+            return Err(format!(
+                "this case cannot tell a read before the unshare from one after: both \
+                 give {own:?}, since root could not make a cgroup of its own to move \
+                 into ({why}); run it where root may create cgroups"
+            ));
+        }
+    }
+    if made.is_ok() {
         // The root is the cgroup we were in at the unshare; `other` is in
         // its parent.
         ensure(v2_line(&own).as_deref() == Some("/"), || {

@@ -13,9 +13,9 @@
 //! shows no offset, and that is right. The offsets are written to
 //! `/proc/self/timens_offsets` (the caller's time_for_children namespace),
 //! one line per clock, `<clock> <secs> <nanosecs>`, and only before the first
-//! process enters (a fork, or an execve, first: EACCES). CLOCK_REALTIME
-//! cannot be offset (EINVAL). /proc/uptime follows CLOCK_BOOTTIME, not
-//! CLOCK_MONOTONIC.
+//! process enters (a fork, or since Linux 6.2 an execve, first: EACCES).
+//! CLOCK_REALTIME cannot be offset (EINVAL). /proc/uptime follows
+//! CLOCK_BOOTTIME, not CLOCK_MONOTONIC.
 //!
 //! nix 0.32 has no CLONE_NEWTIME in `CloneFlags`: build it with
 //! `CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)`.

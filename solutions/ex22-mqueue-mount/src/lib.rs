@@ -21,8 +21,10 @@
 //! unshare(CLONE_NEWIPC) and it shows the old namespace. And the mount
 //! needs CAP_SYS_ADMIN in the user namespace that owns that IPC namespace:
 //! without a new IPC namespace, an unprivileged process gets EPERM. One
-//! more, nix's own: `mq_open(name, O_CREAT.., mode, None)` makes the C call
-//! without mode and attributes (EINVAL): pass `Some(&attr)`.
+//! more, nix's own: `mq_open(name, O_CREAT.., mode, None)` makes the
+//! two-argument C call, and glibc reads garbage for the mode and the
+//! attributes (undefined behaviour; on Linux 6.18 that gave EINVAL): pass
+//! `Some(&attr)`.
 //!
 //! Errors come back as `workbook::Error`: name each call in its error, e.g.
 //! `.call(|| format!("mount(\"mqueue\", {dir:?}, \"mqueue\", 0, NULL)"))?`.
@@ -71,7 +73,7 @@ pub fn queue_in_own_mount(dir: &Path, name: &str) -> Result<()> {
     let oflag = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
     // nix 0.32: with `None`, mq_open makes the two-argument C call, which
     // passes no mode and no attributes, and O_CREAT then reads garbage
-    // (EINVAL here). Give them.
+    // (undefined behaviour; on Linux 6.18 that gave EINVAL). Give them.
     let attr = MqAttr::new(0, 4, 64, 0);
     let mqd = mq_open(name, oflag, Mode::from_bits_truncate(0o600), Some(&attr))
         .call(|| {

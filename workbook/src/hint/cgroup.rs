@@ -25,13 +25,15 @@ pub(super) fn hint(call: &str, errno: Errno) -> Option<String> {
              `--cgroupns=private`)"
                 .into(),
         ),
-        // cgroups(7), "Cgroups v2 delegation": moving a process needs write
-        // permission on cgroup.procs of the common ancestor of the source
-        // and destination cgroups.
+        // cgroups(7), "Cgroup delegation containment rules": the writer
+        // needs write permission on cgroup.procs of the destination and of
+        // the nearest common ancestor of the source and destination (v2
+        // asks nothing about the target's uid; the uid rule is v1's).
         ("write", Errno::EACCES | Errno::EPERM) if call.contains("cgroup.procs") => Some(
-            "moving a process needs write permission on cgroup.procs of the common \
-             ancestor of its old and new cgroups, and the right to signal it (same uid, or \
-             root): cgroups(7), \"Cgroups v2 delegation\""
+            "moving a process needs write permission on the destination cgroup's \
+             cgroup.procs and on the cgroup.procs of the nearest common ancestor of its \
+             old and new cgroups: run as root, or move it within a subtree delegated to \
+             you (cgroups(7), \"Cgroup delegation containment rules\")"
                 .into(),
         ),
         // cgroups(7), nsdelegate: a cgroup namespace is then a delegation
@@ -71,6 +73,10 @@ mod tests {
         let write = "write(fd of \"/sys/fs/cgroup/a/cgroup.procs\", \"0\")";
         let text = hint(write, Errno::ENOENT).unwrap_or_default();
         assert!(text.contains("nsdelegate"), "{text}");
+        let text = hint(write, Errno::EACCES).unwrap_or_default();
+        assert!(text.contains("nearest common ancestor"), "{text}");
+        assert!(text.contains("destination cgroup's cgroup.procs"), "{text}");
+        assert!(!text.contains("signal"), "v2 has no uid rule: {text}");
         assert_eq!(hint("mkdtemp(\"/tmp/ch02.XXXXXX\")", Errno::EACCES), None);
         assert_eq!(hint("unshare(CLONE_NEWCGROUP)", Errno::ENOSPC), None);
     }

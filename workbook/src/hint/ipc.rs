@@ -42,8 +42,10 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
         ("mq_open", Errno::EINVAL) => {
             "the name is not one slash then a name, or mq_maxmsg/mq_msgsize exceed \
              /proc/sys/fs/mqueue/msg_max and msgsize_max (mq_open(3)). With nix 0.32, \
-             `mq_open(name, O_CREAT | .., mode, None)` makes the C call without mode and \
-             attributes, which gives EINVAL: pass `Some(&MqAttr::new(0, 4, 64, 0))`"
+             `mq_open(name, O_CREAT | .., mode, None)` makes the two-argument C call, and \
+             with O_CREAT glibc reads garbage for the mode and the attributes (undefined \
+             behaviour; on Linux 6.18 that gave EINVAL): pass \
+             `Some(&MqAttr::new(0, 4, 64, 0))`"
         }
         // fs/mqueue.c, mqueue_init_fs_context: the new mount belongs to the
         // user namespace that owns the MOUNTER's IPC namespace, and mount(2)

@@ -36,7 +36,8 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
         (Kind::Write | Kind::Open, Errno::EACCES) if offsets => Some(
             "a time namespace's offsets are frozen once a process is in it: write them \
              right after unshare(CLONE_NEWTIME), before any fork(2), clone(2) or \
-             execve(2) (on 6.18 execve moves the caller into time_for_children too); the \
+             execve(2) (since Linux 6.2, execve moves the caller into time_for_children \
+             too: commit \"fs/exec: switch timens when a task gets a new mm\"); the \
              namespace you start in, the host's, is always frozen"
                 .into(),
         ),
