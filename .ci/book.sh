@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The hand-drawn diagrams are what book/diagrams.py draws: run it, and the
+# committed SVGs must not change (a conflict or an edit of an SVG by hand
+# would show here).
+python3 book/diagrams.py
+if ! git diff --exit-code --stat -- book/src/images; then
+  echo "book/diagrams.py draws something else than the committed SVGs: run it and commit"
+  exit 1
+fi
+
 MDBOOK_VERSION=0.5.4
 CARGO_ROOT="${CARGO_HOME:-$HOME/.cargo}"
 

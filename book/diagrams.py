@@ -433,6 +433,32 @@ def ch13():
     return s
 
 
+def ch14():
+    s = Svg("ch14", "Owners, parents and where a walk up ends",
+            "1: user:[A], where process <P1> is, owns uts:[A], ipc:[A] and "
+            "pid:[A]; its child user:[B], made by <P2>, owns uts:[B], ipc:[B] "
+            "and pid:[B]; user:[C], made by <P3>, PID 1 of pid:[B], owns "
+            "uts:[C]. 2: NS_GET_PARENT from user:[C] reaches user:[B] and "
+            "stops with EPERM when asked by <P2>, which is in user:[B]; asked "
+            "by <P1> it reaches user:[A] and stops there with EPERM.")
+    s.heading("1. Each user namespace owns the rest")
+    s.ns_box("user:[A]", ["owns uts:[A], ipc:[A], pid:[A]"],
+             [("process <P1>", "the example", False)], BLUE)
+    s.step(["parent of"])
+    s.ns_box("user:[B]", ["owns uts:[B], ipc:[B], pid:[B]",
+                          "owner uid: yours from A, 0 from B"],
+             [("process <P2>", "child", False)], AMBER)
+    s.step(["parent of"])
+    s.ns_box("user:[C]", ["owns uts:[C]", "<P3> is PID 1 of pid:[B]"],
+             [("process <P3>", "grandchild", False)], AMBER)
+    s.heading("2. NS_GET_PARENT from user:[C]")
+    s.note(["asked by <P2>: C -> B -> EPERM",
+            "asked by <P1>: C -> B -> A -> EPERM",
+            "of uts:[C]: EINVAL, no parent",
+            "NS_GET_NSTYPE of a file: ENOTTY"], mono=True)
+    return s
+
+
 def ch16():
     s = Svg("ch16", "The container: one clone, the maps, a new root, PID 1",
             "1: the parent, process <P1>, in the host's namespaces (all [A]), "
@@ -477,6 +503,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch11-ipc-namespaces", ch11),
                    ("ch12-cgroupns", ch12),
                    ("ch13-time-namespaces", ch13),
+                   ("ch14-namespace-relations", ch14),
                    ("ch16-container", ch16)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

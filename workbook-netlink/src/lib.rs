@@ -19,15 +19,27 @@
 //! the thread has moved to since. [`Route::open`] therefore says where it is,
 //! and [`Route::netns`] asks the kernel (ioctl SIOCGSKNS).
 
+// Linux only, as its netlink dependencies are: elsewhere `workbook` stops
+// the build with one message.
+#[cfg(target_os = "linux")]
 mod decode;
+#[cfg(target_os = "linux")]
 mod link;
+#[cfg(target_os = "linux")]
 mod request;
+#[cfg(target_os = "linux")]
 mod socket;
 
+#[cfg(target_os = "linux")]
 pub use netlink_packet_core as core;
+#[cfg(target_os = "linux")]
 pub use netlink_packet_route as route;
 
+#[cfg(target_os = "linux")]
 pub use decode::{decode, flag_names, summary};
+#[cfg(target_os = "linux")]
 pub use link::Link;
+#[cfg(target_os = "linux")]
 pub use request::{address_request, encode, move_request, up_request, veth_request};
+#[cfg(target_os = "linux")]
 pub use socket::{Route, SOCKET_CALL, socket_netns};

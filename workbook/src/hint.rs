@@ -91,6 +91,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = netlink::for_request(call, errno) {
         return hint;
     }
+    if let Some(hint) = relations::hint(call, errno) {
+        return hint;
+    }
     if let Some(hint) = userns::for_call(call, errno) {
         return hint;
     }
@@ -488,6 +491,7 @@ mod ipc;
 mod netlink;
 mod pid;
 mod propagation;
+mod relations;
 mod time;
 
 #[cfg(test)]

@@ -15,6 +15,9 @@
 //! - A peer group in `shared:12` or `master:12` (mountinfo's optional
 //!   fields) becomes `<G1>`, `<G2>`... by first appearance: equal groups
 //!   keep equal labels.
+//! - A namespace id (ioctl NS_GET_ID, chapter 14) in `ns_id 134720`
+//!   becomes `ns_id <I1>`, `<I2>`... by first appearance: it differs on each
+//!   boot, and equal ids keep equal labels.
 
 use std::collections::HashMap;
 
@@ -39,6 +42,16 @@ pub fn normalize(output: &str, host: &str, tmp: &str) -> String {
         |c| c.is_ascii_digit(),
     );
     let text = peer_groups(&text);
+    let mut ns_ids: HashMap<String, usize> = HashMap::new();
+    let text = after_prefixes(
+        &text,
+        &["ns_id "],
+        |id| {
+            let next = ns_ids.len() + 1;
+            format!("<I{}>", ns_ids.entry(id.to_owned()).or_insert(next))
+        },
+        |c| c.is_ascii_digit(),
+    );
     // The learner's uid, in the line that announces a user namespace.
     let text = after_prefixes(
         &text,
@@ -94,9 +107,12 @@ fn namespaces(text: &str, labels: &mut Labels) -> String {
     let mut rest = text;
     while let Some(at) = rest.find(":[") {
         let (before, after) = rest.split_at(at);
+        // After the last character that is no part of the word, which may
+        // be wider than a byte (a tree's `─`).
         let word_start = before
-            .rfind(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|(_, c)| !(c.is_ascii_lowercase() || *c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let ns_type = &before[word_start..];
         let digits_len = after[2..].chars().take_while(char::is_ascii_digit).count();
         let closes = after[2 + digits_len..].starts_with(']');
@@ -281,6 +297,24 @@ mod tests {
         assert_eq!(
             normalize(text, "vm", "/tmp"),
             "a shared:<G1>, b shared:<G1>, c master:<G1>, d shared:<G2> master:<G1>"
+        );
+    }
+
+    #[test]
+    fn a_namespace_after_a_tree_branch() {
+        let text = "user:[4026531837]\n├─uts:[4026531838]\n└─user:[4026532668]";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "user:[A]\n├─uts:[A]\n└─user:[B]"
+        );
+    }
+
+    #[test]
+    fn namespace_ids_by_first_appearance() {
+        let text = "user:[4026531837] ns_id 4098, uts:[4026532669] ns_id 134721; again ns_id 4098";
+        assert_eq!(
+            normalize(text, "vm", "/tmp"),
+            "user:[A] ns_id <I1>, uts:[A] ns_id <I2>; again ns_id <I1>"
         );
     }
 
