@@ -487,6 +487,40 @@ def ch15():
     return s
 
 
+def ch16():
+    s = Svg("ch16", "The container: one clone, the maps, a new root, PID 1",
+            "1: the parent, process <P1>, in the host's namespaces (all [A]), "
+            "clones process <P2> into seven new namespaces at once (all [B]); "
+            "the new user namespace is made first and owns the six others. "
+            "2: the parent writes <P2>'s uid_map and gid_map, then one byte on "
+            "a pipe. 3: <P2>, PID 1 of pid:[B], builds a root on a tmpfs, "
+            "pivot_roots into it, sets its hostname, brings lo up and execs "
+            "the command, or forks it as PID 2 under a tiny init. The parent "
+            "waits, forwards SIGINT and SIGTERM, and exits with the command's "
+            "status.")
+    s.heading("1. clone(CLONE_NEWUSER | ... | SIGCHLD)")
+    s.ns_box("the host: all [A]", ["user pid mnt uts ipc net cgroup"],
+             [("process <P1>", "the parent", False)], BLUE)
+    s.step(["clone: the user namespace first,", "then the six it owns"])
+    s.ns_box("user:[B] owns all [B]", ["pid mnt uts ipc net cgroup"],
+             [("process <P2>", "= PID 1 of pid:[B]", False)], AMBER)
+    s.heading("2. The parent writes the maps")
+    s.note(["/proc/<P2>/uid_map: \"0 100000 1\" (root)",
+            "  or \"0 UID 1\" (anyone else)",
+            "then one byte on the pipe"], mono=True, size=13)
+    s.heading("3. PID 1 builds its world")
+    s.ns_box("mnt:[B]", ["/ = tmpfs, /usr read-only,",
+                         "/proc new, /dev minimal; old / gone"],
+             [], AMBER)
+    s.ns_box("uts:[B], net:[B]", ["hostname ch16-container; lo UP"],
+             [], AMBER)
+    s.step(["execve(COMMAND): PID 1", "or --init: fork, PID 2 runs it"])
+    s.ns_box("pid:[B]", ["sees only its own PIDs"],
+             [("PID 1", "COMMAND or init", False),
+              ("PID 2", "COMMAND (--init)", True)], AMBER)
+    return s
+
+
 for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch04-setns-proc", ch04), ("ch05-setns-pidfd", ch05),
                    ("ch06-bind-mount", ch06),
@@ -498,6 +532,7 @@ for name, make in [("ch02-unshare", ch02), ("ch03-clone", ch03),
                    ("ch12-cgroupns", ch12),
                    ("ch13-time-namespaces", ch13),
                    ("ch14-namespace-relations", ch14),
-                   ("ch15-namespace-lifetime", ch15)]:
+                   ("ch15-namespace-lifetime", ch15),
+                   ("ch16-container", ch16)]:
     out = Path(__file__).parent / "src" / "images" / f"{name}.svg"
     out.write_text(make().render())

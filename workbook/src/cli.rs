@@ -98,6 +98,12 @@ impl Args {
             .ok_or_else(|| Error::usage(format!("missing {what}")))
     }
 
+    /// The arguments not taken yet, as given (options included): a command
+    /// line to run (chapter 16's `COMMAND [ARGS...]`).
+    pub fn rest(self) -> Vec<OsString> {
+        self.rest.into()
+    }
+
     /// Refuse arguments nobody asked for.
     pub fn finish(mut self) -> Result<()> {
         match self.rest.pop_front() {

@@ -100,6 +100,9 @@ pub fn for_call_on(call: &str, errno: Errno, facts: &Facts) -> String {
     if let Some(hint) = pid::hint(call, errno) {
         return hint;
     }
+    if let Some(hint) = container::hint(call, errno) {
+        return hint;
+    }
     if let Some(hint) = propagation::hint(call, errno, facts) {
         return hint;
     }
@@ -486,6 +489,7 @@ fn too_old(need: &str, facts: &Facts) -> String {
 }
 
 mod cgroup;
+mod container;
 mod ipc;
 mod lifetime;
 mod netlink;

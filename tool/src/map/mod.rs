@@ -54,6 +54,7 @@ pub const BOOK: &[(&str, &str)] = &[
     ("ch11-ipc-namespaces", "ch11__root"),
     ("ch13-time-namespaces", "ch13__root"),
     ("ch14-namespace-relations", "ch14__root"),
+    ("ch16-container", "ch16__root"),
 ];
 
 /// Where the book's map of `chapter` is.
