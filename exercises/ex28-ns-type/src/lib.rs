@@ -35,9 +35,7 @@ use workbook::{Error, Result, nsfs};
 
 /// The type of the namespace `fd` refers to: `"user"`, `"uts"`...
 pub fn ns_type(fd: BorrowedFd<'_>) -> Result<&'static str> {
-    todo!(
-        "ioctl(fd, NS_GET_NSTYPE) on {fd:?}, then the name that goes with the flag"
-    )
+    todo!("ioctl(fd, NS_GET_NSTYPE) on {fd:?}, then the flag's name")
 }
 
 /// The identity of the namespace `fd` refers to.
