@@ -10,9 +10,9 @@
 //!
 //! - `in uts:[A]` (`is in`, `starts in`, `stays in`, `still in`), or
 //!   `looks from uts:[A]`: the process named last before it in the clause
-//!   (clauses end at `;`), else the line's;
-//!   `it is in pid:[D]`: the last process the line named before it, across
-//!   clauses (`held by process <P8>'s pid_for_children; it is in pid:[D]`);
+//!   (clauses end at `;`), else the line's; but after `it is`, the last
+//!   process the line named before it, across clauses (`held by process
+//!   <P8>'s pid_for_children; it is in pid:[D]`);
 //! - `unshare(...) -> uts:[B]`, `setns(...) -> uts:[B]`: the line's process
 //!   moved there; `unshare(...): net:[A] -> net:[B]` also says where it was.
 //!   The call moved only the types its flags name (`unshare(CLONE_NEWUTS)
