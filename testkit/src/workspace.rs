@@ -27,6 +27,16 @@ pub fn chapters() -> Vec<String> {
     names
 }
 
+/// The arguments a chapter's example needs to tell its whole story, for the
+/// tests that run every chapter: ch16's container runs a command (one the
+/// container's root provides); every other example needs none.
+pub fn story_args(chapter: &str) -> &'static [&'static str] {
+    match chapter {
+        "ch16-container" => &["/bin/true"],
+        _ => &[],
+    }
+}
+
 /// target/<profile>/: two levels above the running test binary, which
 /// cargo puts in target/<profile>/deps/.
 pub fn binary_dir() -> PathBuf {

@@ -34,7 +34,7 @@ fn all_examples_leave_the_host_unchanged() {
     let mut ran = 0;
     for (name, example) in &examples {
         let example = &example.in_dir(&dir);
-        let args = args_of(name);
+        let args = testkit::workspace::story_args(name);
         for user in [User::Root, User::Unprivileged] {
             if let Some(run) = example.run(user, args) {
                 run.success();
@@ -69,15 +69,6 @@ fn all_examples_leave_the_host_unchanged() {
         HostState::capture(dir.path()).assert_unchanged_since(&before);
     }
     assert!(ran > 0 || !testkit::in_ci(), "no example ran");
-}
-
-/// The arguments a chapter's example needs: ch16's container runs a
-/// command; every other example runs with none.
-fn args_of(chapter: &str) -> &'static [&'static str] {
-    match chapter {
-        "ch16-container" => &["/bin/true"],
-        _ => &[],
-    }
 }
 
 /// The namespace type whose zero limit makes a chapter's example refuse:

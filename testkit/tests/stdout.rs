@@ -27,7 +27,10 @@ fn a_pipe_closed_from_the_start_ends_by_sigpipe() {
             let what =
                 format!("{name} {args:?} as {user}, stdout a pipe with no reader");
             let tmp = TmpDir::new();
-            let (read_end, write_end) = nix::unistd::pipe().expect("pipe");
+            // O_CLOEXEC: a child another test forks meanwhile must not keep the
+            // read end open (the write would then succeed).
+            let (read_end, write_end) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
             drop(read_end);
             let Some(live) =
                 start(&name, user, &args, &tmp, Some(write_end.into()), false)
@@ -118,7 +121,10 @@ fn help_on_a_failing_stdout() {
     for (name, _) in stories() {
         let what = format!("{name} --help");
         let tmp = TmpDir::new();
-        let (read_end, write_end) = nix::unistd::pipe().expect("pipe");
+        // O_CLOEXEC: a child another test forks meanwhile must not keep the
+        // read end open (the write would then succeed).
+        let (read_end, write_end) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
         drop(read_end);
         let live = start(
             &name,

@@ -154,7 +154,10 @@ fn a_closed_or_full_stdout_ends_it_without_a_panic() {
     for args in [&["--help"][..], &["hint", "ex01"], &["dev", "list"]] {
         // A pipe whose read end is closed before the command starts: its
         // first write meets EPIPE, whatever the timing.
-        let (read_end, write_end) = nix::unistd::pipe().expect("pipe");
+        // O_CLOEXEC: a child another test forks meanwhile must not keep the
+        // read end open (the write would then succeed).
+        let (read_end, write_end) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
         drop(read_end);
         let mut cmd = fx.workbook(args);
         cmd.stdout(Stdio::from(write_end)).stderr(Stdio::piped());

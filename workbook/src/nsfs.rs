@@ -158,10 +158,35 @@ mod tests {
 
     use super::*;
 
+    /// [`ior`] encodes include/uapi/linux/nsfs.h's
+    /// `#define NS_GET_ID _IOR(NSIO, 13, __u64)` (with `#define NSIO 0xb7`)
+    /// as asm-generic/ioctl.h does: read (2) << 30 | sizeof(__u64) (8) << 16
+    /// | 0xb7 << 8 | 13. This checks the encoding only; that the kernel
+    /// answers the number is `ns_get_id_answers_on_a_namespace_file`.
     #[test]
-    fn ns_get_id_is_the_kernels_number() {
-        // include/uapi/linux/nsfs.h: _IOR(0xb7, 13, __u64).
+    fn ns_get_id_is_the_ior_encoding_of_nsfs_h() {
         assert_eq!(NS_GET_ID, 0x8008_b70d as libc::Ioctl);
+    }
+
+    /// The kernel answers NS_GET_ID on a namespace file from Linux 6.18 on
+    /// (checked on 6.18.44): a nonzero id, the same through another fd of
+    /// the same namespace. Gated on the release, not skipped: this crate
+    /// cannot use testkit.
+    #[test]
+    fn ns_get_id_answers_on_a_namespace_file() {
+        let uts = File::open("/proc/self/ns/uts").unwrap();
+        let answer = id(&uts, "fd of \"/proc/self/ns/uts\"").unwrap();
+        // Before 6.18 (or a release this cannot read) there is nothing to
+        // require of the kernel: a distribution may have backported the
+        // request. `id` must still answer, which unwrap checked.
+        if crate::machine::facts().kernel_at_least((6, 18)) == Some(true) {
+            assert!(answer.is_some(), "Linux 6.18+ answers NS_GET_ID");
+            let ns_id = answer.unwrap();
+            assert_ne!(ns_id, 0, "NS_GET_ID -> 0 on /proc/self/ns/uts");
+            // The same namespace, asked again through another fd: the same id.
+            let again = File::open("/proc/thread-self/ns/uts").unwrap();
+            assert_eq!(id(&again, "again").unwrap(), Some(ns_id));
+        }
     }
 
     #[test]

@@ -118,6 +118,11 @@ pub fn persist(
     setns(a_fd, CloneFlags::CLONE_NEWNET)
         .call(|| "setns(fd of red, CLONE_NEWNET)".into())?;
     drop(held);
+    say!(
+        "process {me}: setns(fd of red, CLONE_NEWNET) -> {}, close(fd of \"{}\"): back in red",
+        NsId::current("net")?,
+        file.display()
+    );
     // ANCHOR_END: rejoin
 
     // ANCHOR: remove

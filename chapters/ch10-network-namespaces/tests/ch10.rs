@@ -135,6 +135,8 @@ fn story(user: User) {
     assert_eq!(ns_on_line(bound, "MS_BIND", "net"), net_b, "{bound}");
     let rejoined = line_with(out, "/netns/blue\", CLONE_NEWNET) -> ");
     assert_eq!(ns_on_line(rejoined, "", "net"), net_b, "{rejoined}");
+    let back = line_with(out, "\"): back in red");
+    assert_eq!(ns_on_line(back, "", "net"), net_a, "{back}");
     let dir = quoted_after(line_with(out, "mkdtemp("), ") -> ");
     assert!(!Path::new(&dir).exists(), "{dir} was left behind");
 

@@ -101,8 +101,11 @@ fn story(user: User) {
             out.matches(" ns_id ").count(),
             "{out}"
         );
-        eprintln!(
-            "no NS_GET_ID on this kernel: the snapshot (taken on 6.18) is not compared"
+        // The structural checks below still run; the case shows as ignored
+        // (and fails under CI=true).
+        testkit::skip::<()>(
+            "no NS_GET_ID on this kernel (Linux 6.18 has it): the snapshot, taken on \
+             6.18, is not compared",
         );
     }
 
@@ -298,13 +301,25 @@ fn reuse(user: User) {
     let out = ran.success();
     if out.contains("none got the first one's inode again") {
         // Other programs made namespaces in between, every time: nothing
-        // to compare, and nothing wrong.
-        eprintln!("no inode reused in this run (a busy machine):\n{out}");
+        // to compare, and nothing wrong, but nothing proved either.
+        testkit::skip::<()>(&format!(
+            "no inode reused in this run (a busy machine): run it again\n{out}"
+        ));
         return;
     }
-    if kernel_has_ns_get_id() {
-        insta::assert_snapshot!(format!("{user}-reuse"), normalized(&ran));
+    if !kernel_has_ns_get_id() {
+        // Before Linux 6.18 the two namespaces have no id to compare: the
+        // example must not claim they differ.
+        let again = line_with(out, " again: the first one's inode");
+        assert!(again.contains("cannot be shown here"), "{out}");
+        assert!(!out.contains("the same inode, another namespace"), "{out}");
+        testkit::skip::<()>(
+            "no NS_GET_ID on this kernel (Linux 6.18 has it): an inode reused, but no \
+             ids to tell the two namespaces apart",
+        );
+        return;
     }
+    insta::assert_snapshot!(format!("{user}-reuse"), normalized(&ran));
     let first = line_with(out, "the kernel frees it");
     let again = line_with(out, " again, but ns_id ");
     let made = |line: &str| {

@@ -102,6 +102,11 @@ pub fn quiet() -> bool {
 
 fn main() -> ExitCode {
     let code = cli::main(USAGE, lesson);
+    // The example's own failure wins (a usage error, a refusal, a story it
+    // could not write: 2 or 1); otherwise the command's status.
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
     match u8::try_from(STATUS.load(Ordering::Relaxed)) {
         Ok(status) => ExitCode::from(status),
         Err(_) => code,

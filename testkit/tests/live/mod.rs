@@ -36,7 +36,8 @@ pub fn stories() -> Vec<(String, Vec<&'static str>)> {
         if name.starts_with("ch03") {
             runs.push((name.clone(), vec!["--libc"]));
         }
-        runs.push((name, vec![]));
+        let args = testkit::workspace::story_args(&name).to_vec();
+        runs.push((name, args));
     }
     runs
 }

@@ -54,6 +54,7 @@ pub const BOOK: &[(&str, &str)] = &[
     ("ch11-ipc-namespaces", "ch11__root"),
     ("ch13-time-namespaces", "ch13__root"),
     ("ch14-namespace-relations", "ch14__root"),
+    ("ch15-namespace-lifetime", "ch15__root"),
     ("ch16-container", "ch16__root"),
 ];
 
@@ -215,9 +216,13 @@ fn normalize(story: &str) -> String {
 }
 
 /// The map as text: each process and where it went, then each namespace and
-/// who was in it.
+/// who was seen in it.
 pub fn text(map: &Map, title: &str) -> String {
     let mut out = format!("The map of {title}\n");
+    out.push_str(
+        "Labels are in order of first appearance in the output: A is the first one\n\
+         printed, not necessarily the host's.\n",
+    );
     if let Some(user) = &map.entered {
         let _ = writeln!(
             out,

@@ -10,9 +10,16 @@
 //!
 //! - `in uts:[A]` (`is in`, `starts in`, `stays in`, `still in`), or
 //!   `looks from uts:[A]`: the process named last before it in the clause
-//!   (clauses end at `;`), else the line's;
+//!   (clauses end at `;`), else the line's; but after `it is`, the last
+//!   process the line named before it, across clauses (`held by process
+//!   <P8>'s pid_for_children; it is in pid:[D]`);
 //! - `unshare(...) -> uts:[B]`, `setns(...) -> uts:[B]`: the line's process
-//!   moved there; `unshare(...): net:[A] -> net:[B]` also says where it was;
+//!   moved there; `unshare(...): net:[A] -> net:[B]` also says where it was.
+//!   The call moved only the types its flags name (`unshare(CLONE_NEWUTS)
+//!   -> uts:[C]`); a namespace of another type on the line is one it was
+//!   seen in, a separate event (`setns(fd, 0)` names none: all are its);
+//! - a row that lists a namespace's processes, as chapter 14's tree does:
+//!   `├─pid:[A] ns_id <I3>: process <P1>, process <P2>`;
 //! - `process <P1> (joiner): uts:[A] net:[A]`: a line that begins with them;
 //! - an indented table row `  uts   uts:[A]` under a process's line (chapter
 //!   1's `/proc/self/ns`).
@@ -291,6 +298,16 @@ impl Parser {
             self.map.entered.get_or_insert(token.ns.clone());
         }
         let indented = line.starts_with(' ');
+        if let Some((ns, labels)) = members_row(line) {
+            let found = labels
+                .iter()
+                .map(|label| (self.process(label, None), ns.clone(), Via::Seen))
+                .collect();
+            self.subject = None;
+            self.block = number;
+            self.record(number, found, false);
+            return;
+        }
         let (subject, body_at) = if indented {
             (self.subject, 0)
         } else {
@@ -381,6 +398,12 @@ impl Parser {
             let Some((owner, via)) = owner_and_via else {
                 continue;
             };
+            // The types the call's flags name (`unshare(CLONE_NEWUTS)`):
+            // a token of another type on its line was not its doing.
+            let named = match via {
+                Via::Seen => Vec::new(),
+                _ => call_types(lead),
+            };
             for t in chain {
                 if t.for_children {
                     continue;
@@ -388,6 +411,12 @@ impl Parser {
                 // `X -> Y` after unshare: X is where it was.
                 let via = match after.trim_start().starts_with("->") {
                     true => Via::Seen,
+                    false
+                        if !named.is_empty()
+                            && !named.contains(&t.ns.kind.as_str()) =>
+                    {
+                        Via::Seen
+                    }
                     false => via,
                 };
                 found.push((owner, t.ns.clone(), via));
@@ -445,7 +474,18 @@ impl Parser {
                         None => self.process(&pid, None),
                     }
                 }
-                Some(Mention::This) | None => subject,
+                Some(Mention::This) => subject,
+                // `held by process <P8>'s pid_for_children; it is in
+                // pid:[D]`: the last process the line named before.
+                None if n >= 3 && words[n - 3] == "it" && words[n - 2] == "is" => {
+                    match self.last_mention(&text[..start + lead.len()]) {
+                        Some(Mention::Process(label, _)) => {
+                            self.process(&label, None)
+                        }
+                        _ => subject,
+                    }
+                }
+                None => subject,
             };
             return Some((owner, Via::Seen));
         }
@@ -522,9 +562,9 @@ impl Parser {
     }
 
     fn record(&mut self, line: usize, found: Vec<(usize, Ns, Via)>, indented: bool) {
-        // One event per process per line.
+        // One event per process per line and way (seen, or each call).
         let mut order: Vec<usize> = Vec::new();
-        let mut changes: BTreeMap<usize, (Via, Vec<Change>)> = BTreeMap::new();
+        let mut changes: BTreeMap<usize, Vec<(Change, Via)>> = BTreeMap::new();
         // Types a call on this line moved: a later `still in` of the same
         // line is about something else (`the first one is still in
         // net:[B]`: a socket).
@@ -536,66 +576,151 @@ impl Parser {
             if via == Via::Seen && called.contains(&(process, ns.kind.clone())) {
                 continue;
             }
-            let (best, list) =
-                changes.entry(process).or_insert((Via::Seen, Vec::new()));
+            let list = changes.entry(process).or_default();
             if via != Via::Seen {
-                *best = via;
                 called.push((process, ns.kind.clone()));
             }
-            match list.iter_mut().find(|c| c.new.kind == ns.kind) {
-                Some(c) if c.new != ns => {
-                    if c.old.is_none() {
-                        c.old = Some(c.new.clone());
+            match list.iter_mut().find(|(c, _)| c.new.kind == ns.kind) {
+                Some((c, how)) => {
+                    if c.new != ns {
+                        if c.old.is_none() {
+                            c.old = Some(c.new.clone());
+                        }
+                        c.new = ns;
                     }
-                    c.new = ns;
+                    // `unshare(...): net:[A] -> net:[B]`: the call's move.
+                    if via != Via::Seen {
+                        *how = via;
+                    }
                 }
-                Some(_) => {}
-                None => list.push(Change {
-                    old: self.state[process].get(&ns.kind).cloned(),
-                    new: ns,
-                }),
+                None => list.push((
+                    Change {
+                        old: self.state[process].get(&ns.kind).cloned(),
+                        new: ns,
+                    },
+                    via,
+                )),
             }
         }
         for process in order {
-            let Some((via, mut list)) = changes.remove(&process) else {
+            let Some(mut list) = changes.remove(&process) else {
                 continue;
             };
-            list.retain(|c| c.old.as_ref() != Some(&c.new));
-            if list.is_empty() {
-                continue;
+            list.retain(|(c, _)| c.old.as_ref() != Some(&c.new));
+            // In order of first appearance on the line: what it was seen
+            // in, and what each call moved (`in pid:[B], ...; unshare(
+            // CLONE_NEWUTS) -> uts:[C]`: the call moved uts only).
+            let mut ways: Vec<Via> = Vec::new();
+            for (_, via) in &list {
+                if !ways.contains(via) {
+                    ways.push(*via);
+                }
             }
-            list.sort_by_key(|c| type_rank(&c.new.kind));
-            for c in &list {
-                self.state[process].insert(c.new.kind.clone(), c.new.clone());
+            for via in ways {
+                let mut part: Vec<Change> = list
+                    .iter()
+                    .filter(|(_, v)| *v == via)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                part.sort_by_key(|c| type_rank(&c.new.kind));
+                self.push(line, process, via, part, indented);
             }
-            let mut state: Vec<Ns> = self.state[process].values().cloned().collect();
-            state.sort_by_key(|ns| type_rank(&ns.kind));
-            // A table (chapter 1's rows, one type a line): one event.
-            let block = self.block;
-            if let Some(last) = self.map.events.last_mut()
-                && indented
-                && last.line > block
-                && last.process == process
-                && last.via == Via::Seen
-                && via == Via::Seen
-                && list.iter().all(|c| c.old.is_none())
-            {
-                last.changes.extend(list);
-                last.changes.sort_by_key(|c| type_rank(&c.new.kind));
-                last.state = state;
-                last.last_line = line;
-                continue;
-            }
-            self.map.events.push(Event {
-                line,
-                last_line: line,
-                process,
-                via,
-                changes: list,
-                state,
-            });
         }
     }
+
+    /// One event: `list` applied to the process's state.
+    fn push(
+        &mut self,
+        line: usize,
+        process: usize,
+        via: Via,
+        list: Vec<Change>,
+        indented: bool,
+    ) {
+        for c in &list {
+            self.state[process].insert(c.new.kind.clone(), c.new.clone());
+        }
+        let mut state: Vec<Ns> = self.state[process].values().cloned().collect();
+        state.sort_by_key(|ns| type_rank(&ns.kind));
+        // A table (chapter 1's rows, one type a line): one event.
+        let block = self.block;
+        if let Some(last) = self.map.events.last_mut()
+            && indented
+            && last.line > block
+            && last.process == process
+            && last.via == Via::Seen
+            && via == Via::Seen
+            && list.iter().all(|c| c.old.is_none())
+        {
+            last.changes.extend(list);
+            last.changes.sort_by_key(|c| type_rank(&c.new.kind));
+            last.state = state;
+            last.last_line = line;
+            return;
+        }
+        self.map.events.push(Event {
+            line,
+            last_line: line,
+            process,
+            via,
+            changes: list,
+            state,
+        });
+    }
+}
+
+/// The namespace types the last `unshare(` or `setns(` call in `lead`
+/// names by flag: `unshare(CLONE_NEWUTS | CLONE_NEWIPC)` -> uts, ipc. None
+/// for `setns(fd, 0)`, which joins whatever type the fd is.
+fn call_types(lead: &str) -> Vec<&'static str> {
+    let at = [lead.rfind("unshare("), lead.rfind("setns(")]
+        .into_iter()
+        .flatten()
+        .max();
+    let Some(at) = at else {
+        return Vec::new();
+    };
+    let args = &lead[at..];
+    let args = &args[..args.find(')').unwrap_or(args.len())];
+    let flags: &[(&str, &str)] = &[
+        ("CLONE_NEWUSER", "user"),
+        ("CLONE_NEWNS", "mnt"),
+        ("CLONE_NEWUTS", "uts"),
+        ("CLONE_NEWIPC", "ipc"),
+        ("CLONE_NEWNET", "net"),
+        ("CLONE_NEWPID", "pid"),
+        ("CLONE_NEWCGROUP", "cgroup"),
+        ("CLONE_NEWTIME", "time"),
+    ];
+    flags
+        .iter()
+        .filter(|(flag, _)| {
+            args.split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                .any(|word| word == *flag)
+        })
+        .map(|(_, kind)| *kind)
+        .collect()
+}
+
+/// A row that lists a namespace's processes, as chapter 14's tree does
+/// (`├─pid:[A] ns_id <I3>: process <P1>, process <P2>`): the namespace
+/// and the processes' labels.
+fn members_row(line: &str) -> Option<(Ns, Vec<String>)> {
+    let row = line.trim_start_matches([' ', '│', '├', '└', '─']);
+    let first = tokens(row).into_iter().next()?;
+    if first.start != 0 {
+        return None;
+    }
+    let (_, list) = row.rsplit_once(": ")?;
+    let mut labels = Vec::new();
+    for item in list.split(", ") {
+        let label = process_label(item.strip_prefix(PROCESS)?)?;
+        if item.len() != PROCESS.len() + label.len() {
+            return None;
+        }
+        labels.push(label);
+    }
+    Some((first.ns, labels))
 }
 
 /// `process <P1> (role)` or `PID 1 (role)` at the start of a line: the

@@ -2,7 +2,8 @@
 //! the story's order, a box wherever the story showed the process somewhere
 //! new, and at the foot which processes each namespace held.
 //!
-//! The style is book/diagrams.py's: 380 units wide, text at 13 to 16 units
+//! The style is book/diagrams.py's: 380 units wide (wider for more than
+//! three processes, [`MIN_LANE`]), text at 13 to 16 units
 //! in currentColor (so mdBook's light and dark themes both read it), colour
 //! only in marks beside the text. Written by hand, as diagrams.py does: no
 //! dependency for the tool to compile.
@@ -20,6 +21,10 @@ const COLOURS: &[&str] = &["#3b82f6", "#f59e0b", "#10b981", "#ec4899"];
 const GREY: &str = "#9ca3af";
 /// Left column: the story's line numbers.
 const LEFT: usize = 40;
+/// The narrowest lane: `user:[A]` and `unshare()` whole. A map of more
+/// processes than 380 units hold at that is drawn wider (and may be shown
+/// wider, so that its text keeps its size).
+const MIN_LANE: usize = 96;
 const LINE_H: usize = 18;
 
 fn colour(label: &str) -> &'static str {
@@ -105,7 +110,8 @@ fn fit(s: &str, max: usize) -> String {
 pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
     let lanes = map.placed();
     let n = lanes.len().max(1);
-    let lane_w = (W - LEFT - 10) as f64 / n as f64;
+    let width = W.max(LEFT + 10 + MIN_LANE * n);
+    let lane_w = (width - LEFT - 10) as f64 / n as f64;
     let centre = |lane: usize| LEFT as f64 + lane_w * (lane as f64 + 0.5);
     let lane_of =
         |process: usize| lanes.iter().position(|p| *p == process).unwrap_or(0);
@@ -141,6 +147,22 @@ pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
             ..Style::default()
         },
     );
+    for legend in [
+        "labels in order of first appearance in the output:",
+        "A is the first one printed, not necessarily the host's",
+    ] {
+        y += 18;
+        svg.text(
+            10.0,
+            y,
+            legend,
+            Style {
+                size: 13,
+                faint: true,
+                ..Style::default()
+            },
+        );
+    }
     if let Some(user) = &map.entered {
         y += 18;
         svg.text(
@@ -270,12 +292,12 @@ pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
     // Lanes and boxes under the text.
     let texts = std::mem::take(&mut svg.parts);
     svg.parts = lines.into_iter().chain(boxes).chain(texts).collect();
-    // The namespaces, and who was in each.
+    // The namespaces, and who was seen in each.
     y += 16;
     svg.text(
         10.0,
         y,
-        "Who was in each namespace",
+        "Seen in each namespace",
         Style {
             size: 14,
             bold: true,
@@ -296,19 +318,25 @@ pub fn render(map: &Map, id: &str, title: &str, heading: &str) -> String {
             .iter()
             .map(|(p, _)| map.processes[*p].name.clone())
             .collect();
-        svg.text(122.0, y, &fit(&names.join(" "), (W - 132) * 10 / 78), mono);
+        svg.text(
+            122.0,
+            y,
+            &fit(&names.join(" "), (width - 132) * 10 / 78),
+            mono,
+        );
     }
     y += 14;
     let desc = describe(map);
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {y}\" font-family=\"{SANS}\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {y}\" font-family=\"{SANS}\" \
          role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" style=\"display: block; \
-         width: 100%; max-width: 480px; height: auto; margin: 1em auto;\">\n\
+         width: 100%; max-width: {max}px; height: auto; margin: 1em auto;\">\n\
          <title id=\"{id}-title\">{}</title>\n<desc id=\"{id}-desc\">{}</desc>\n",
         escape(title),
-        escape(&desc)
+        escape(&desc),
+        max = 480 * width / W
     );
     for part in svg.parts {
         out.push_str(&part);

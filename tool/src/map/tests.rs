@@ -243,8 +243,65 @@ fn ch06_and_ch10_where_it_was_and_where_it_went() {
     let map = parse(&story("ch10__root"));
     assert_eq!(
         path_of(&map, "<P1>"),
-        ["net:[A]", "net:[B]", "net:[C]", "net:[B]", "net:[C]"]
+        [
+            "net:[A]", "net:[B]", "net:[C]", "net:[B]", "net:[C]", "net:[B]"
+        ]
     );
+}
+
+#[test]
+fn ch14_a_call_moves_only_the_types_its_flags_name_and_the_tree_rows_place() {
+    let s = story("ch14__root");
+    let map = parse(&s);
+    // Line 5: "in pid:[B], where getpid() -> 1; unshare(CLONE_NEWUTS) ->
+    // uts:[C]": born in pid:[B], moved to uts:[C] by the call.
+    let line = line_of(&s, "unshare(CLONE_NEWUTS) -> uts:[C]");
+    let p3 = index(&map, "<P3>");
+    let on_line: Vec<(Via, Vec<String>)> = map
+        .events
+        .iter()
+        .filter(|e| e.process == p3 && e.line == line)
+        .map(|e| (e.via, e.changes.iter().map(|c| c.new.to_string()).collect()))
+        .collect();
+    assert_eq!(
+        on_line,
+        [
+            (Via::Seen, vec!["pid:[B]".to_owned()]),
+            (Via::Unshare, vec!["uts:[C]".to_owned()]),
+        ]
+    );
+    // The tree's rows: "pid:[A] ...: process <P1>, process <P2>".
+    let members = map.members();
+    let names = |n: &str| -> Vec<String> {
+        let (_, procs) = members.iter().find(|(m, _)| *m == ns(n)).unwrap();
+        procs
+            .iter()
+            .map(|(p, _)| map.processes[*p].name.clone())
+            .collect()
+    };
+    assert_eq!(names("pid:[A]"), ["<P1>", "<P2>"]);
+    assert_eq!(names("ipc:[B]"), ["<P2>", "<P3>"]);
+    assert_eq!(names("pid:[B]"), ["<P3>"]);
+    assert_eq!(names("uts:[B]"), ["<P2>"]);
+    // "child of user:[A]", "owned by user:[B]" place no one.
+    assert_eq!(names("user:[A]"), ["<P1>"]);
+    assert_eq!(
+        path_of(&map, "<P2>"),
+        ["user:[B]", "uts:[B]", "ipc:[B]", "pid:[A]"]
+    );
+}
+
+#[test]
+fn ch15_it_is_the_keeper_not_the_parent() {
+    let map = parse(&story("ch15__root"));
+    // "held by process <P8>'s pid_for_children; it is in pid:[D]".
+    assert_eq!(path_of(&map, "<P8>"), ["pid:[D]", "time:[B]"]);
+    // The parent is never shown in a namespace; for_children ones place
+    // no one.
+    assert!(path_of(&map, "<P1>").is_empty());
+    assert!(path_of(&map, "<P6>").is_empty());
+    assert_eq!(path_of(&map, "<P5>"), ["user:[A]", "uts:[D]"]);
+    assert_eq!(path_of(&map, "<P9>"), ["net:[A]"]);
 }
 
 #[test]
