@@ -189,7 +189,7 @@ fn measure_all(options: &Options, who: &str) -> Result<()> {
         .iter()
         .any(|kind| kind.flag == libc::CLONE_NEWNS)
     {
-        in_child(|| crowded(options, who))?;
+        in_child(|_| crowded(options, who))?;
     }
     Ok(())
 }
@@ -335,13 +335,18 @@ fn progress(what: &str) {
 /// The rootless half: a child that (as root: becomes `uid`) enters a user
 /// namespace of its own, as a learner without root would, then measures.
 fn rootless(options: &Options, uid: Option<u32>, who: &str) -> Result<()> {
-    in_child(|| enter_own_userns(uid).and_then(|()| measure_all(options, who)))
+    in_child(|parent| {
+        enter_own_userns(uid, parent).and_then(|()| measure_all(options, who))
+    })
 }
 
 /// Run `body` in a forked child and wait for it: the benchmark itself never
 /// enters a namespace, so nothing it does outlives it. The child fails if
 /// `body` does or if it refused a cell; its error is on stderr already.
-fn in_child(body: impl FnOnce() -> Result<()>) -> Result<()> {
+/// `body` gets the parent's PID, for [`die_with_parent`] after a change of
+/// credentials.
+fn in_child(body: impl FnOnce(libc::pid_t) -> Result<()>) -> Result<()> {
+    let parent = std::process::id() as libc::pid_t;
     // Safety: the benchmark is single-threaded; the child only measures,
     // prints and leaves with _exit.
     let pid = unsafe { libc::fork() };
@@ -349,7 +354,8 @@ fn in_child(body: impl FnOnce() -> Result<()>) -> Result<()> {
         return Err(Error::sys("fork()", nix::errno::Errno::last()));
     }
     if pid == 0 {
-        let code = match body() {
+        die_with_parent(parent);
+        let code = match body(parent) {
             Ok(()) if REFUSED.load(Ordering::Relaxed) == 0 => 0,
             Ok(()) => 3,
             Err(err) => {
@@ -385,7 +391,26 @@ fn in_child(body: impl FnOnce() -> Result<()>) -> Result<()> {
     }
 }
 
-fn enter_own_userns(uid: Option<u32>) -> Result<()> {
+/// Ask for SIGKILL when the parent dies (PR_SET_PDEATHSIG, prctl(2)), then
+/// leave at once if it has died already: a parent that died before the
+/// request leaves this process reparented, so getppid(2) no longer returns
+/// `parent`. Without this, a benchmark killed with SIGKILL would leave its
+/// measuring child running on.
+fn die_with_parent(parent: libc::pid_t) {
+    // Safety: prctl and getppid with integer arguments; _exit leaves without
+    // the parent's exit handlers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+}
+
+/// Become `uid` (as root), then enter a user namespace of its own, mapping
+/// 0 to the (new) uid and gid. `parent` is the PID of the process that
+/// forked this one, for [`die_with_parent`].
+fn enter_own_userns(uid: Option<u32>, parent: libc::pid_t) -> Result<()> {
     use nix::errno::Errno;
     if let Some(uid) = uid {
         // Safety: plain id calls. setuid(2) from root makes the process
@@ -403,6 +428,10 @@ fn enter_own_userns(uid: Option<u32>) -> Result<()> {
             }
             libc::prctl(libc::PR_SET_DUMPABLE, 1);
         }
+        // A change of effective uid clears the parent-death signal
+        // (prctl(2), PR_SET_PDEATHSIG; commit_creds(), kernel/cred.c):
+        // ask again, and check that the parent did not die meanwhile.
+        die_with_parent(parent);
     }
     // Safety: ids never fail.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };

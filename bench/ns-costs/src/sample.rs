@@ -617,8 +617,9 @@ pub fn teardown(kind: Kind, observer: &Observer) -> Result<Teardown> {
     result
 }
 
-/// How long one RCU grace period takes here, as a line for the header: the
-/// teardowns that wait for one or several are multiples of it.
+/// How long one RCU grace period takes here, as a line for the header: a
+/// scale for the teardowns that wait for one or several, not a unit they
+/// are multiples of (their ratio to it changes with the load).
 /// membarrier(MEMBARRIER_CMD_GLOBAL) is synchronize_rcu() in the kernel
 /// when more than one CPU is online (kernel/sched/membarrier.c); it is
 /// refused (EINVAL) on a nohz_full kernel, and returns at once on one CPU.
