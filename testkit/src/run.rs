@@ -132,6 +132,26 @@ impl Example {
             .stdin(Stdio::null())
             .env_remove("RUST_BACKTRACE")
             .env_remove("RUST_LIB_BACKTRACE");
+        // SIGINT and SIGQUIT at their default action, as a shell gives them
+        // to a job in the foreground. A test run in the background (`&`,
+        // as CI's twin run is) starts with both ignored (POSIX, "Signals
+        // and Error Handling": asynchronous lists ignore them), and an
+        // example keeps an ignored signal ignored, as `nohup` wants: then a
+        // test's SIGINT would do nothing.
+        // Safety: between fork and exec, sigaction(2) is async-signal-safe
+        // (signal-safety(7)); the zeroed struct is SIG_DFL with no flags.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                for signal in [libc::SIGINT, libc::SIGQUIT] {
+                    if libc::sigaction(signal, &default, std::ptr::null_mut()) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
         Some(Prepared {
             command,
             _copy: copy,
