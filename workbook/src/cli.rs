@@ -18,7 +18,48 @@ use crate::say;
 /// usage error (after the usage text).
 pub fn main(usage: &str, lesson: impl FnOnce(Args) -> Result<()>) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
+    let help = args.iter().any(|a| a == "-h" || a == "--help");
+    run(usage, args, help, lesson)
+}
+
+/// [`main`] for an example that runs a command, `[OPTIONS] COMMAND
+/// [ARGS...]`: `-h`/`--help` is its own only among the options before
+/// COMMAND (or before `--`); after, it is the command's (`ls --help`).
+/// `with_value` names the options that take the next argument as a value.
+pub fn main_with_command(
+    usage: &str,
+    with_value: &[&str],
+    lesson: impl FnOnce(Args) -> Result<()>,
+) -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let help = help_before_command(&args, with_value);
+    run(usage, args, help, lesson)
+}
+
+/// Whether `-h` or `--help` comes among the options, before COMMAND.
+fn help_before_command(args: &[OsString], with_value: &[&str]) -> bool {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            return true;
+        }
+        if arg == "--" || !arg.to_string_lossy().starts_with('-') {
+            return false;
+        }
+        if with_value.iter().any(|v| arg == *v) {
+            args.next();
+        }
+    }
+    false
+}
+
+fn run(
+    usage: &str,
+    args: Vec<OsString>,
+    help: bool,
+    lesson: impl FnOnce(Args) -> Result<()>,
+) -> ExitCode {
+    if help {
         // `--help | head -1` must not panic either.
         return match std::io::stdout().write_all(usage.as_bytes()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -166,6 +207,25 @@ mod tests {
             hostname(Some(String::new()), "x"),
             Err(Error::Usage(_))
         ));
+    }
+
+    #[test]
+    fn help_is_the_examples_only_before_its_command() {
+        let args = |line: &[&str]| -> Vec<OsString> {
+            line.iter().map(OsString::from).collect()
+        };
+        let with_value = ["--hostname"];
+        let asks = |line: &[&str]| help_before_command(&args(line), &with_value);
+        assert!(asks(&["--help"]));
+        assert!(asks(&["--quiet", "-h", "/bin/sh"]));
+        assert!(asks(&["--hostname", "box", "--help"]));
+        assert!(!asks(&["/bin/ls", "--help"]));
+        assert!(!asks(&["--quiet", "--", "/bin/echo", "-h"]));
+        assert!(
+            !asks(&["--hostname", "-h", "/bin/true"]),
+            "-h is the hostname here"
+        );
+        assert!(!asks(&[]));
     }
 
     #[test]

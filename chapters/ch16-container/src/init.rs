@@ -212,6 +212,11 @@ fn exec_call(path: &CStr, argv: &[CString]) -> String {
 /// shell's statuses (127: not found, 126: found but not runnable).
 fn exec(path: &CStr, argv: &[CString], env: &[CString]) -> ! {
     let _ = std::io::stdout().flush();
+    if let Err(err) = leave_the_host_behind() {
+        let _ = writeln!(std::io::stderr(), "PID {}: {err}", std::process::id());
+        // Safety: _exit(2) ends the process at once; nothing after it runs.
+        unsafe { libc::_exit(126) }
+    }
     let errno = match execve(path, argv, env) {
         Err(errno) => errno,
         Ok(never) => match never {},
@@ -221,6 +226,51 @@ fn exec(path: &CStr, argv: &[CString], env: &[CString]) -> ! {
     let code = if errno == Errno::ENOENT { 127 } else { 126 };
     // Safety: _exit(2) ends the process at once; nothing after it runs.
     unsafe { libc::_exit(code) }
+}
+
+/// What the command must not inherit from the host: the caller's terminal
+/// as its controlling terminal, and any descriptor but 0, 1 and 2.
+///
+/// setsid(2): a new session has no controlling terminal, so the command
+/// cannot push keystrokes into the caller's shell with ioctl(TIOCSTI)
+/// (tty_ioctl(4): EPERM on a terminal that is not the caller's controlling
+/// one, without CAP_SYS_ADMIN in the initial user namespace). It still
+/// writes to the terminal on fds 0-2; Ctrl-C reaches it through the
+/// parent, which forwards SIGINT.
+///
+/// close_range(2) (Linux 5.9): a descriptor the caller's shell left open
+/// (`exec 3</some/dir`) would let the command reach that directory on the
+/// host, past the new root; as root's container, as host uid 100000.
+fn leave_the_host_behind() -> Result<()> {
+    nix::unistd::setsid().call(|| "setsid()".into())?;
+    // Safety: close_range(2) takes three integers and closes descriptors
+    // only; none of 3 and above is used after this, until execve(2).
+    let closed =
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if closed == 0 {
+        return Ok(());
+    }
+    let errno = Errno::last();
+    if errno != Errno::ENOSYS {
+        return Err(Error::sys("close_range(3, ~0U, 0)", errno));
+    }
+    // Before Linux 5.9: each open descriptor, as /proc/self/fd lists it.
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| {
+            Error::sys(
+                "opendir(\"/proc/self/fd\")",
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            )
+        })?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in open {
+        // Safety: closing a descriptor number; a stale one (the directory
+        // stream's own) gives EBADF, which is fine.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
 }
 
 // ANCHOR: tiny_init

@@ -101,7 +101,7 @@ pub fn quiet() -> bool {
 }
 
 fn main() -> ExitCode {
-    let code = cli::main(USAGE, lesson);
+    let code = cli::main_with_command(USAGE, &["--hostname"], lesson);
     // The example's own failure wins (a usage error, a refusal, a story it
     // could not write: 2 or 1); otherwise the command's status.
     if code != ExitCode::SUCCESS {

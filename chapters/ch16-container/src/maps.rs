@@ -9,8 +9,11 @@
 //! Root could map `0 0 1`, and the container's root would be the host's
 //! root: a process that escaped the container's mounts (a bug, a leaked
 //! fd) would act on host files as root. So root maps the container's root
-//! to uid and gid 100000, an id no host account uses (the start of the
-//! range /etc/subuid usually hands out), one id only. Root's own
+//! to uid and gid 100000, one id only: no account of a stock system. The
+//! trap: where /etc/subuid hands out ranges, 100000 is usually the first
+//! subordinate id of the first user, uid 1 of their rootless containers,
+//! whose processes could then signal or ptrace this one's. A real runtime
+//! maps to ids it has reserved for itself (its own /etc/subuid range). Root's own
 //! supplementary groups would still follow the child in (setgroups(2)
 //! does not change with a map); root leaves setgroups "allow", and the
 //! child drops them all with setgroups(0, NULL) before it becomes uid 0.
@@ -100,8 +103,9 @@ pub fn become_root() -> Result<String> {
     // Root's child changed its uid (0 to 100000 on the host), which makes
     // it non-dumpable (prctl(2), PR_SET_DUMPABLE): its /proc/self files
     // then belong to the host's root, unmapped here, and a write to
-    // /proc/self/timens_offsets fails with EACCES. Dumpable again: only
-    // uid 100000 may ptrace it, from inside the container.
+    // /proc/self/timens_offsets fails with EACCES. Dumpable again: then
+    // a process of host uid 100000 may ptrace it (this container's, or one
+    // with that id elsewhere: see the trap above).
     if !prctl::get_dumpable().call(|| "prctl(PR_GET_DUMPABLE)".into())? {
         prctl::set_dumpable(true).call(|| "prctl(PR_SET_DUMPABLE, 1)".into())?;
         done.push("prctl(PR_SET_DUMPABLE, 1)");

@@ -31,6 +31,8 @@ testkit::cases!(
     a_zero_time_limit_is_refused_inside,
     usage_errors,
     help_exits_0,
+    the_command_has_its_own_session_and_no_inherited_fd,
+    help_after_the_command_is_the_commands,
 );
 
 fn example() -> Example {
@@ -436,4 +438,69 @@ fn usage_errors() {
 fn help_exits_0() {
     let out = assert_help(&example(), "Usage: ch16-container");
     assert!(out.contains("--init"), "{out}");
+}
+
+/// The command starts a session of its own (so the caller's terminal is not
+/// its controlling terminal: no TIOCSTI into the caller's shell), and gets
+/// no descriptor but 0, 1 and 2, even one the caller left open without
+/// O_CLOEXEC (here fd 7, a directory on the host). proc_pid_stat(5): field
+/// 6 is the session ID, as the container's PID namespace numbers it (0 for
+/// a session leader outside it).
+fn the_command_has_its_own_session_and_no_inherited_fd() {
+    use std::os::unix::process::CommandExt;
+    // `read` is the shell's own: /proc/self is the shell, not a child.
+    let script = "read -r stat < /proc/self/stat; set -- $stat; echo \"session $6 of $1\"; \
+                  if [ -e /proc/self/fd/7 ]; then echo fd 7 inherited; else echo fd 7 closed; fi";
+    for (args, pid) in [(&[][..], "1"), (&["--init"][..], "2")] {
+        for user in [User::Root, User::Unprivileged] {
+            let Some(prepared) = example().prepare(user) else {
+                continue;
+            };
+            let dir = testkit::RunDir::new();
+            let before = testkit::HostState::capture(dir.path());
+            let held = std::fs::File::open(dir.path()).unwrap();
+            let mut cmd = prepared.command;
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&held);
+            // Safety: dup2(2) between fork and exec is async-signal-safe;
+            // fd 7 is then open without O_CLOEXEC, as a shell's `exec 7<dir`.
+            unsafe {
+                cmd.pre_exec(move || match libc::dup2(raw, 7) {
+                    -1 => Err(std::io::Error::last_os_error()),
+                    _ => Ok(()),
+                });
+            }
+            let out = cmd
+                .args(["--quiet"])
+                .args(args)
+                .args(["/bin/sh", "-c", script])
+                .env("TMPDIR", dir.path())
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let what = format!("{args:?} as {user}");
+            assert!(out.status.success(), "{what}: {stdout}");
+            assert!(
+                stdout.contains(&format!("session {pid} of {pid}")),
+                "{what}: the command leads a session of its own: {stdout}"
+            );
+            assert!(stdout.contains("fd 7 closed"), "{what}: {stdout}");
+            drop(held);
+            testkit::HostState::capture(dir.path()).assert_unchanged_since(&before);
+        }
+    }
+}
+
+/// `-h` and `--help` after COMMAND are the command's.
+fn help_after_the_command_is_the_commands() {
+    let Some(prepared) = example().prepare(User::Unprivileged) else {
+        return;
+    };
+    let mut cmd = prepared.command;
+    let out = cmd
+        .args(["--quiet", "/bin/echo", "--help", "-h"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.trim(), "--help -h", "echo printed its arguments");
 }
