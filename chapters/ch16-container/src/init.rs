@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{ForkResult, Pid, execve, fork, sethostname};
 use workbook::error::Context;
@@ -319,7 +319,23 @@ fn tiny_init(path: &CStr, argv: &[CString], env: &[CString]) -> Result<i32> {
         // Before each wait too: a signal that came just before waitpid(2)
         // blocked interrupted nothing.
         told(main);
-        match waitpid(None::<Pid>, None) {
+        // Who ended, without reaping it (WNOWAIT): if it is main, stop
+        // forwarding while its PID is still its own, then reap.
+        let ended =
+            match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Ok(status) => status.pid(),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    return Err(Error::sys(
+                        "waitid(P_ALL, 0, &info, WEXITED | WNOWAIT)",
+                        errno,
+                    ));
+                }
+            };
+        if ended == Some(main) {
+            signals::stop_forwarding();
+        }
+        match waitpid(ended, None) {
             Ok(WaitStatus::Exited(pid, code)) if pid == main => {
                 told(main);
                 return Ok(code);

@@ -4,7 +4,7 @@
 use std::os::fd::{AsFd, AsRawFd};
 
 use nix::errno::Errno;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 use workbook::process::Sender;
 use workbook::{Error, Result};
@@ -63,6 +63,19 @@ impl Container {
             // A signal may come just before waitpid(2) blocks, and then
             // interrupts nothing: look before each wait, and after.
             tell_forwarded(me, pid, true);
+            // First wait without reaping (WNOWAIT): a zombie keeps its PID,
+            // so no signal is forwarded to a stranger given that PID after
+            // the reap (waitid(2)).
+            match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Ok(_) => signals::stop_forwarding(),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    return Err(Error::sys(
+                        format!("waitid(P_PID, {pid}, &info, WEXITED | WNOWAIT)"),
+                        errno,
+                    ));
+                }
+            }
             let status = match waitpid(pid, None) {
                 Ok(WaitStatus::Exited(_, code)) => code,
                 Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,

@@ -125,6 +125,10 @@ pub fn build_and_enter() -> Result<()> {
 /// flags the copied mount had (nosuid, nodev, noexec, its atime rule) are
 /// locked: a remount that drops one is refused with EPERM, so they are
 /// read with statvfs(3) and kept.
+///
+/// The trap: the remount makes read-only the one mount it names, not the
+/// mounts below it that MS_REC bound too (a separate /usr/local would stay
+/// writable); mount_setattr(2) with AT_RECURSIVE (Linux 5.12) covers all.
 fn bind_read_only(host: &Path, inside: &Path) -> Result<()> {
     mkdir(inside, 0o755)?;
     mount(

@@ -90,6 +90,14 @@ pub fn forward_to(target: nix::unistd::Pid) -> Result<()> {
         .call(|| "sigprocmask(SIG_UNBLOCK, {SIGINT, SIGTERM, ...}, NULL)".into())
 }
 
+/// Stop forwarding: the target has ended. Called while it is still a
+/// zombie (waitid(2) with WNOWAIT), so its PID cannot have been given to
+/// another process yet; the handler runs on this same thread, so none is
+/// half-way through a kill(2) when this returns.
+pub fn stop_forwarding() {
+    TARGET.store(0, Ordering::Relaxed);
+}
+
 /// The signal forwarded since the last call, if any.
 pub fn take_forwarded() -> Option<Signal> {
     match FORWARDED_LAST.swap(0, Ordering::Relaxed) {

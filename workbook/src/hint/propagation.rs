@@ -43,6 +43,16 @@ pub(super) fn hint(call: &str, errno: Errno, facts: &Facts) -> Option<String> {
                  mount(\"{new_root}\", \"{new_root}\", NULL, MS_BIND, NULL)"
             ))
         }
+        // umount2(2), EBUSY: "target could not be unmounted because it is
+        // busy": a mount below it (the old root after pivot_root(2) has
+        // all of the host's), a process's cwd or an open file in it.
+        ("umount2", Errno::EBUSY) if !call.contains("MNT_DETACH") => Some(
+            "the mount is busy (umount2(2), EBUSY): mounts below it, or a process's \
+             working directory or open file in it. After pivot_root(2) the old root \
+             holds every mount of the host's tree: detach it with MNT_DETACH, \
+             umount2(put_old, MNT_DETACH), which unmounts it and all below it lazily"
+                .into(),
+        ),
         ("mount" | "umount2" | "pivot_root", Errno::EPERM)
             if facts.cap_sys_admin =>
         {
@@ -219,6 +229,19 @@ mod tests {
                 },
             ),
         ]
+    }
+
+    #[test]
+    fn umount2_ebusy_says_mnt_detach() {
+        let busy = hint("umount2(\"/old\", 0)", Errno::EBUSY, &Facts::default())
+            .unwrap_or_default();
+        assert!(busy.contains("umount2(put_old, MNT_DETACH)"), "{busy}");
+        let detached = hint(
+            "umount2(\"/old\", MNT_DETACH)",
+            Errno::EBUSY,
+            &Facts::default(),
+        );
+        assert!(detached.is_none(), "{detached:?}");
     }
 
     #[test]
